@@ -1,0 +1,1 @@
+"""Tiếng Dân: the application (configuration, start-up, domain models and services)."""

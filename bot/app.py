@@ -1,0 +1,150 @@
+"""The composition root: settings + Redis → services → the PTB Application with its handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.context import DEPS_KEY, BotApplication, BotContext, Deps
+from bot.domain.citizens import CitizenService
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.directory import Directory
+from bot.domain.intake import IntakeService
+from bot.domain.petitions import PetitionService
+from bot.embedded_redis import EmbeddedRedis
+from bot.i18n import Translator
+from bot.logs import get_logger
+from bot.polling import DurablePoller
+from storage.citizens import CitizenRepository
+from storage.connection import connect
+from storage.keys import Keys
+from storage.petitions import PetitionRepository
+from storage.sessions import SessionRepository
+from storage.updates import UpdateLog
+
+log = get_logger(__name__)
+
+
+def load_directory(settings: Settings) -> Directory:
+    """The province directory named by DIRECTORY_FILE, or the shipped Hà Tĩnh one."""
+    return Directory.load(settings.directory_file) if settings.directory_file else Directory.default()
+
+
+def build_deps(
+    settings: Settings,
+    redis: aioredis.Redis,
+    *,
+    clock: Clock | None = None,
+    directory: Directory | None = None,
+) -> Deps:
+    """Build every service once."""
+    directory = directory or load_directory(settings)
+    clock = clock or SystemClock()
+    keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
+    petitions = PetitionRepository(redis, keys)
+    return Deps(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        clock=clock,
+        directory=directory,
+        translator=Translator(settings.default_language),
+        citizens=CitizenService(CitizenRepository(redis, keys), clock),
+        intake=IntakeService(directory, SessionRepository(redis, keys), petitions, clock),
+        petitions=PetitionService(petitions),
+        updates=UpdateLog(redis, keys),
+    )
+
+
+def build_application(deps: Deps) -> BotApplication:
+    """The PTB Application talking to ``TELEGRAM_API_URL``, with every handler registered."""
+    from handlers import register  # the composition root is the one place that knows the adapters
+
+    settings = deps.settings
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required")
+    api = settings.api_base
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .updater(None)
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+    )
+    application = cast(BotApplication, builder.build())
+    application.bot_data[DEPS_KEY] = deps
+    register(application)
+    return application
+
+
+async def _post_init(application: Any) -> None:
+    from handlers.commands import publish_commands
+
+    await publish_commands(application)
+
+
+class BotRuntime:
+    """Runs the bot until stopped: Redis (given or embedded), the Application, the durable poller."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.embedded: EmbeddedRedis | None = None
+        self.poller: DurablePoller | None = None
+        self.application: BotApplication | None = None
+        self.redis: aioredis.Redis | None = None
+
+    async def open(self) -> BotApplication:
+        """Connect to Redis and initialise the Application (no polling yet)."""
+        url = str(self.settings.redis_url) if self.settings.redis_url else None
+        if url is None:
+            self.embedded = EmbeddedRedis(Path(self.settings.data_dir))
+            url = await asyncio.to_thread(self.embedded.start)
+            log.info("redis.embedded", data_dir=str(self.embedded.data_dir), port=self.embedded.port)
+        self.redis = await connect(url, max_connections=self.settings.max_concurrent_updates * 2 + 8)
+        deps = build_deps(self.settings, self.redis, clock=self.clock)
+        self.application = build_application(deps)
+        await self.application.initialize()
+        await self.application.bot.delete_webhook(drop_pending_updates=False)
+        await self.application.start()
+        self.poller = DurablePoller(
+            self.application, deps.updates, max_concurrent=self.settings.max_concurrent_updates
+        )
+        log.info("bot.started", username=self.application.bot.username)
+        return self.application
+
+    async def close(self) -> None:
+        """Stop everything that was started, in reverse order."""
+        if self.application is not None:
+            with contextlib.suppress(Exception):
+                if self.application.running:
+                    await self.application.stop()
+                await self.application.shutdown()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+        log.info("bot.stopped")
+
+    async def run(self) -> None:
+        """Open, poll until SIGINT/SIGTERM, close."""
+        try:
+            await self.open()
+            assert self.poller is not None
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, self.poller.stop)
+            await self.poller.run()
+        finally:
+            await self.close()

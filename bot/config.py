@@ -1,0 +1,72 @@
+"""Settings from the environment and an optional ``.env`` file, validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyUrl, Field, UrlConstraints, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
+SUPPORTED_LANGUAGES = ("vi", "en")
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with (see the README's configuration table)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = Field(default=None, pattern=r"^\d+:[A-Za-z0-9_-]+$")
+    telegram_api_url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https"])] = AnyUrl(
+        "https://api.telegram.org"
+    )
+    redis_url: RedisUrl | None = None
+    redis_key_prefix: str = Field(default="tiengdan", pattern=r"^[A-Za-z0-9_.-]+$")
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    default_language: str = "vi"
+    directory_file: Path | None = None
+    data_dir: Path = Path("data")
+    max_concurrent_updates: int = Field(default=32, ge=1, le=512)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("directory_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @property
+    def api_base(self) -> str:
+        """The Bot API URL without a trailing slash."""
+        return str(self.telegram_api_url).rstrip("/")
+
+
+def describe_error(exc: Exception) -> str:
+    """One line naming the setting that is wrong, for the CLI."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for error in errors():
+            name = ".".join(str(p) for p in error.get("loc", ())) or "settings"
+            parts.append(f"{name.upper()}: {error.get('msg', 'invalid')}")
+        if parts:
+            return "invalid setting " + "; ".join(parts)
+    return f"invalid settings: {exc}"

@@ -1,0 +1,52 @@
+"""Typed dependencies, built once in ``bot.app`` and reached from handlers as ``context.deps``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.domain.citizens import CitizenService
+from bot.domain.clock import Clock
+from bot.domain.directory import Directory
+from bot.domain.intake import IntakeService
+from bot.domain.petitions import PetitionService
+from bot.i18n import Translator
+from storage.keys import Keys
+from storage.updates import UpdateLog
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """Everything handlers need; no module-level clients anywhere."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    keys: Keys
+    clock: Clock
+    directory: Directory
+    translator: Translator
+    citizens: CitizenService
+    intake: IntakeService
+    petitions: PetitionService
+    updates: UpdateLog
+
+
+DEPS_KEY = "deps"
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB's context with a typed ``deps`` property."""
+
+    @property
+    def deps(self) -> Deps:
+        """The application's dependencies."""
+        deps = self.application.bot_data[DEPS_KEY]
+        assert isinstance(deps, Deps)
+        return deps
+
+
+BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

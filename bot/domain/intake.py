@@ -1,0 +1,309 @@
+"""Petition intake: the citizen's step-by-step draft and its submission.
+
+The conversation is a state machine over ``storage.models.Session``. The step is derived from the
+draft: the first field still missing (locality → category → type → description → attachments →
+contact), then the summary. Every method takes the session loaded from Redis for this update,
+changes it, and the caller stores it again — so a restarted bot continues at the same step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.domain.clock import Clock
+from bot.domain.directory import Directory, PetitionType
+from bot.errors import (
+    DescriptionEmpty,
+    DescriptionTooLong,
+    DescriptionTooShort,
+    DraftIncomplete,
+    StaleAction,
+    TooManyAttachments,
+    UnknownChoice,
+)
+from storage.models import Attachment, Draft, HistoryEntry, Petition, PetitionStatus, Session, Step
+from storage.petitions import PetitionRepository
+from storage.sessions import SessionRepository
+
+DESCRIPTION_MIN = 10
+DESCRIPTION_MAX = 3500
+ATTACHMENTS_MAX = 10
+INTAKE_STEPS = (Step.LOCALITY, Step.CATEGORY, Step.TYPE, Step.DESCRIPTION, Step.ATTACHMENTS, Step.CONTACT)
+EDITABLE_STEPS = INTAKE_STEPS
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The result of Confirm: the ticket, and whether this press created it."""
+
+    ticket: str
+    created: bool
+
+
+def draft_tag(draft: Draft) -> str:
+    """The tag carried in the draft's buttons, to recognise buttons of an older draft."""
+    return draft.id
+
+
+def next_step(draft: Draft) -> Step:
+    """The first step whose field is still missing, or CONFIRM."""
+    if draft.locality_code is None:
+        return Step.LOCALITY
+    if draft.category is None:
+        return Step.CATEGORY
+    if draft.type is None:
+        return Step.TYPE
+    if draft.description is None:
+        return Step.DESCRIPTION
+    if not draft.attachments_done:
+        return Step.ATTACHMENTS
+    if not draft.contact_decided:
+        return Step.CONTACT
+    return Step.CONFIRM
+
+
+def step_number(step: Step) -> int:
+    """1-based position of an intake step (for "Step 2 of 6")."""
+    return INTAKE_STEPS.index(step) + 1
+
+
+class IntakeService:
+    """Creates and fills drafts, and turns a complete draft into a petition."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        sessions: SessionRepository,
+        petitions: PetitionRepository,
+        clock: Clock,
+    ) -> None:
+        self.directory = directory
+        self._sessions = sessions
+        self._petitions = petitions
+        self._clock = clock
+        self._tz = ZoneInfo(directory.timezone)
+
+    async def load(self, citizen_id: str) -> Session:
+        """The citizen's session from Redis, or a fresh idle one."""
+        session = await self._sessions.get(citizen_id)
+        return session or Session(citizen_id=citizen_id, updated_at=self._clock.now())
+
+    async def save(self, session: Session) -> None:
+        """Write the session through to Redis."""
+        session.updated_at = self._clock.now()
+        await self._sessions.save(session)
+
+    def has_unfinished_draft(self, session: Session) -> bool:
+        """Whether the citizen left a draft with something in it."""
+        draft = session.draft
+        return draft is not None and (draft.locality_code is not None or draft.description is not None)
+
+    def start_draft(self, session: Session) -> Draft:
+        """Begin a new, empty draft (discarding any other)."""
+        draft = Draft(id=secrets.token_hex(8), started_at=self._clock.now())
+        session.draft = draft
+        session.editing = False
+        session.pending_type = None
+        session.step = Step.LOCALITY
+        return draft
+
+    def resume(self, session: Session) -> Draft:
+        """Continue the existing draft at its first missing field."""
+        draft = self._draft(session)
+        session.editing = False
+        session.pending_type = None
+        session.step = next_step(draft)
+        return draft
+
+    def cancel(self, session: Session) -> bool:
+        """Discard the draft; True when there was one."""
+        had_draft = session.draft is not None
+        session.draft = None
+        session.editing = False
+        session.pending_type = None
+        session.step = Step.IDLE
+        return had_draft
+
+    def check_tag(self, session: Session, tag: str, step: Step | None = None) -> Draft:
+        """The current draft, if a button carrying ``tag`` (and meant for ``step``) still applies."""
+        draft = session.draft
+        if draft is None or draft_tag(draft) != tag:
+            raise StaleAction("draft")
+        if step is not None and session.step != step:
+            raise StaleAction("step")
+        return draft
+
+    def set_locality(self, session: Session, code: str) -> None:
+        """Choose the commune-level unit."""
+        draft = self._draft(session)
+        if self.directory.locality(code) is None:
+            raise UnknownChoice(code)
+        draft.locality_code = code
+        self._advance(session)
+
+    def set_category(self, session: Session, key: str) -> None:
+        """Choose the category."""
+        draft = self._draft(session)
+        if self.directory.category(key) is None:
+            raise UnknownChoice(key)
+        draft.category = key
+        self._advance(session)
+
+    def choose_type(self, session: Session, key: str) -> bool:
+        """Choose the petition type; returns True when it is a formal one that must be confirmed first."""
+        petition_type = self._petition_type(key)
+        if petition_type.is_formal:
+            session.pending_type = petition_type.value
+            return True
+        self._set_type(session, petition_type)
+        return False
+
+    def confirm_formal_type(self, session: Session, key: str) -> None:
+        """Confirm a complaint or denunciation after its procedure was explained."""
+        if session.pending_type != key:
+            raise StaleAction("type")
+        self._set_type(session, self._petition_type(key))
+
+    def set_description(self, session: Session, text: str) -> None:
+        """Store the description, exactly as typed apart from surrounding whitespace."""
+        draft = self._draft(session)
+        cleaned = text.strip()
+        if not cleaned:
+            raise DescriptionEmpty()
+        if len(cleaned) < DESCRIPTION_MIN:
+            raise DescriptionTooShort(len(cleaned), DESCRIPTION_MIN)
+        if len(cleaned) > DESCRIPTION_MAX:
+            raise DescriptionTooLong(len(cleaned), DESCRIPTION_MAX)
+        draft.description = cleaned
+        self._advance(session)
+
+    def add_attachment(self, session: Session, attachment: Attachment) -> int:
+        """Attach a file or location; returns how many the draft now has."""
+        draft = self._draft(session)
+        if len(draft.attachments) >= ATTACHMENTS_MAX:
+            raise TooManyAttachments(ATTACHMENTS_MAX)
+        draft.attachments.append(attachment)
+        return len(draft.attachments)
+
+    def finish_attachments(self, session: Session) -> None:
+        """No more attachments."""
+        self._draft(session).attachments_done = True
+        self._advance(session)
+
+    def clear_attachments(self, session: Session) -> None:
+        """Remove every attachment (while editing them)."""
+        self._draft(session).attachments.clear()
+
+    def set_contact(self, session: Session, *, name: str | None, phone: str) -> None:
+        """The citizen shares their phone number; officials will see it with their name."""
+        draft = self._draft(session)
+        draft.contact_decided = True
+        draft.is_anonymous = False
+        draft.contact_name = name
+        draft.contact_phone = phone
+        self._advance(session)
+
+    def set_anonymous(self, session: Session) -> None:
+        """The citizen stays anonymous: no name or phone is kept with the petition."""
+        draft = self._draft(session)
+        if draft.type is not None and self._petition_type(draft.type).is_formal:
+            raise UnknownChoice("anonymous")
+        draft.contact_decided = True
+        draft.is_anonymous = True
+        draft.contact_name = None
+        draft.contact_phone = None
+        self._advance(session)
+
+    def edit(self, session: Session, step: Step) -> None:
+        """Go back to one field from the summary; the other fields are kept."""
+        draft = self._draft(session)
+        if step not in EDITABLE_STEPS:
+            raise UnknownChoice(step)
+        if step == Step.ATTACHMENTS:
+            draft.attachments_done = False
+        if step == Step.CONTACT:
+            draft.contact_decided = False
+        session.pending_type = None
+        session.editing = True
+        session.step = step
+
+    def back_to_summary(self, session: Session) -> None:
+        """Leave an edit without changing the field."""
+        draft = self._draft(session)
+        if session.step == Step.ATTACHMENTS:
+            draft.attachments_done = True
+        if session.step == Step.CONTACT and (draft.is_anonymous or draft.contact_phone):
+            draft.contact_decided = True
+        self._advance(session)
+
+    async def submit(self, session: Session, *, citizen_id: str, channel: str, language: str) -> Submission:
+        """Turn the complete draft into a petition with a ticket number — once, however often pressed."""
+        draft = self._draft(session)
+        if next_step(draft) != Step.CONFIRM:
+            raise DraftIncomplete(next_step(draft))
+        assert draft.locality_code and draft.category and draft.type and draft.description
+        now = self._clock.now()
+        petition = Petition(
+            id="",
+            citizen_id=citizen_id,
+            channel=channel,
+            draft_id=draft.id,
+            locality_code=draft.locality_code,
+            category=draft.category,
+            type=draft.type,
+            description=draft.description,
+            attachments=list(draft.attachments),
+            is_anonymous=draft.is_anonymous,
+            contact_name=draft.contact_name,
+            contact_phone=draft.contact_phone,
+            language=language,
+            status=PetitionStatus.SUBMITTED,
+            created_at=now,
+            updated_at=now,
+            history=[
+                HistoryEntry(at=now, actor="citizen", action="submitted", status=PetitionStatus.SUBMITTED)
+            ],
+        )
+        after = session.model_copy(deep=True)
+        self.cancel(after)
+        after.updated_at = now
+        ticket, created = await self._petitions.create(
+            petition,
+            ticket_prefix=self.directory.ticket_prefix,
+            year=now.astimezone(self._tz).year,
+            session=after,
+        )
+        self.cancel(session)
+        return Submission(ticket=ticket, created=created)
+
+    async def ticket_for_draft(self, tag: str) -> str | None:
+        """The ticket of an already submitted draft (Confirm pressed again, or a redelivered update)."""
+        return await self._petitions.ticket_for_draft(tag)
+
+    def _draft(self, session: Session) -> Draft:
+        if session.draft is None:
+            raise StaleAction("no draft")
+        return session.draft
+
+    def _petition_type(self, key: str) -> PetitionType:
+        try:
+            return PetitionType(key)
+        except ValueError:
+            raise UnknownChoice(key) from None
+
+    def _set_type(self, session: Session, petition_type: PetitionType) -> None:
+        draft = self._draft(session)
+        draft.type = petition_type.value
+        session.pending_type = None
+        if petition_type.is_formal and draft.is_anonymous:
+            # Complaints and denunciations need the citizen's identity (kept confidential).
+            draft.contact_decided = False
+            draft.is_anonymous = False
+        self._advance(session)
+
+    def _advance(self, session: Session) -> None:
+        session.step = next_step(self._draft(session))
+        if session.step == Step.CONFIRM:
+            session.editing = False

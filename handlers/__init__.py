@@ -1,0 +1,49 @@
+"""Thin Telegram adapters: parse the update, call a service, render the reply.
+
+``register`` lists every handler in the order PTB tries them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.citizen import intake, messages, my, start
+from handlers.errors import on_error
+from handlers.group import on_group_start
+
+PRIVATE = filters.ChatType.PRIVATE
+# New messages only: an edited message is not a new answer (see messages.on_edited).
+PRIVATE_NEW = PRIVATE & filters.UpdateType.MESSAGE
+MEDIA = (
+    filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.LOCATION
+)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add every handler to the application."""
+    application.add_handlers(
+        [
+            CommandHandler("start", start.on_start, filters=PRIVATE),
+            CommandHandler("start", on_group_start, filters=filters.ChatType.GROUPS),
+            CommandHandler("new", intake.on_new, filters=PRIVATE),
+            CommandHandler("cancel", intake.on_cancel, filters=PRIVATE),
+            CommandHandler("my", my.on_my, filters=PRIVATE),
+            CommandHandler("language", start.on_language, filters=PRIVATE),
+            CommandHandler("help", start.on_help, filters=PRIVATE),
+            CommandHandler("privacy", start.on_privacy, filters=PRIVATE),
+            CallbackQueryHandler(start.on_consent_button, pattern=r"^c:"),
+            CallbackQueryHandler(start.on_language_button, pattern=r"^l:"),
+            CallbackQueryHandler(intake.on_intake_button, pattern=r"^i:"),
+            CallbackQueryHandler(my.on_my_button, pattern=r"^m:"),
+            CallbackQueryHandler(messages.on_stale_button),
+            MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, messages.on_edited),
+            MessageHandler(PRIVATE_NEW & filters.COMMAND, messages.on_unknown_command),
+            MessageHandler(PRIVATE_NEW & filters.TEXT, messages.on_text),
+            MessageHandler(PRIVATE_NEW & filters.CONTACT, messages.on_contact),
+            MessageHandler(PRIVATE_NEW & MEDIA, messages.on_media),
+            MessageHandler(PRIVATE_NEW & ~filters.StatusUpdate.ALL, messages.on_unsupported),
+        ]
+    )
+    application.add_error_handler(on_error)

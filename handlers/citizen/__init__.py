@@ -1,0 +1,1 @@
+"""Handlers for citizens in their private chat with the bot."""

@@ -1,0 +1,403 @@
+"""/new, /cancel and the intake steps: thin adapters over ``bot.domain.intake``."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot import callbacks
+from bot.context import BotContext
+from bot.domain.citizens import has_petition_consent
+from bot.domain.directory import PetitionType
+from bot.errors import (
+    DescriptionEmpty,
+    DescriptionTooLong,
+    DescriptionTooShort,
+    DraftIncomplete,
+    NotYourContact,
+    StaleAction,
+    TooManyAttachments,
+    UnknownChoice,
+)
+from bot.logs import get_logger
+from handlers.citizen import views
+from handlers.common import CHANNEL, Turn, begin, close_keyboard, edit_or_send, esc, send
+from storage.models import Attachment, Step
+
+log = get_logger(__name__)
+
+
+async def prompt_current_step(update: Update, turn: Turn) -> None:
+    """Send the prompt of the step the citizen is at (used to resume after anything)."""
+    session, _ = turn.session, turn._
+    draft = session.draft
+    directory = turn.deps.directory
+    if draft is None or session.step in (Step.IDLE, Step.CONSENT):
+        return
+    if session.step == Step.LOCALITY:
+        await send(update, *views.locality_prompt(_, draft, session))
+    elif session.step == Step.CATEGORY:
+        await send(update, *views.category_prompt(_, draft, session, directory))
+    elif session.step == Step.TYPE:
+        if session.pending_type:
+            await send(update, *views.formal_notice(_, draft, PetitionType(session.pending_type)))
+        else:
+            await send(update, *views.type_prompt(_, draft, session))
+    elif session.step == Step.DESCRIPTION:
+        await send(update, *views.description_prompt(_, draft, session))
+    elif session.step == Step.ATTACHMENTS:
+        await send(update, *views.attachments_prompt(_, draft, session))
+    elif session.step == Step.CONTACT:
+        formal = draft.type is not None and PetitionType(draft.type).is_formal
+        await send(update, *views.contact_prompt(_, draft, formal))
+    elif session.step == Step.CONFIRM:
+        await send(update, *views.summary(_, draft, directory))
+
+
+async def start_or_resume(update: Update, turn: Turn) -> None:
+    """Begin a new draft, or offer to continue the unfinished one."""
+    intake = turn.deps.intake
+    if intake.has_unfinished_draft(turn.session):
+        assert turn.session.draft is not None
+        await turn.save()
+        await send(update, *views.resume_offer(turn._, turn.session.draft))
+        return
+    intake.start_draft(turn.session)
+    await turn.save()
+    await prompt_current_step(update, turn)
+
+
+async def on_new(update: Update, context: BotContext) -> None:
+    """/new: start a petition (after consent)."""
+    turn = await begin(update, context)
+    if not has_petition_consent(turn.citizen):
+        from handlers.citizen.start import ask_consent
+
+        await send(update, turn._("Before you send a petition, please read and answer the consent request."))
+        await ask_consent(update, turn, then="new")
+        return
+    await start_or_resume(update, turn)
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """/cancel: discard the draft, whatever the step."""
+    turn = await begin(update, context)
+    await cancel(update, turn)
+
+
+async def cancel(update: Update, turn: Turn) -> None:
+    """Discard the draft and say so."""
+    _ = turn._
+    if turn.session.step == Step.CONSENT:
+        turn.session.step = Step.IDLE
+        await turn.save()
+        await send(update, _("OK, cancelled. Nothing was saved."), views.main_menu(_))
+        return
+    had_draft = turn.deps.intake.cancel(turn.session)
+    await turn.save()
+    text = (
+        _("Cancelled. Your draft was discarded and nothing was sent. Send /new to start again.")
+        if had_draft
+        else _("There is nothing to cancel.")
+    )
+    await send(update, text, views.main_menu(_))
+
+
+async def on_intake_button(update: Update, context: BotContext) -> None:
+    """Every inline button of the intake: ``i:<action>:<draft id>[:<arg>]``."""
+    query = update.callback_query
+    assert query is not None
+    data = callbacks.parse(query.data)
+    turn = await begin(update, context)
+    _ = turn._
+    if data is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    action, tag, arg = data.action, data.arg(0), data.arg(1)
+    intake = turn.deps.intake
+    session = turn.session
+    try:
+        if action == "ok":
+            await _submit(update, turn, tag)
+            return
+        draft = intake.check_tag(session, tag)
+        if action == "rs":
+            intake.resume(session)
+        elif action == "rn":
+            intake.start_draft(session)
+        elif action == "cx":
+            await query.answer()
+            await close_keyboard(update)
+            await cancel(update, turn)
+            return
+        elif action == "lp":
+            intake.check_tag(session, tag, Step.LOCALITY)
+            await query.answer()
+            page = int(arg) if arg.isdigit() else 0
+            await turn.save()
+            await edit_or_send(update, *views.locality_page(_, draft, session, turn.deps.directory, page))
+            return
+        elif action == "lc":
+            intake.check_tag(session, tag, Step.LOCALITY)
+            intake.set_locality(session, arg)
+        elif action == "ct":
+            intake.check_tag(session, tag, Step.CATEGORY)
+            intake.set_category(session, arg)
+        elif action == "ty":
+            intake.check_tag(session, tag, Step.TYPE)
+            if intake.choose_type(session, arg):
+                await turn.save()
+                await query.answer()
+                await edit_or_send(update, *views.formal_notice(_, draft, PetitionType(arg)))
+                return
+        elif action == "tf":
+            intake.check_tag(session, tag, Step.TYPE)
+            intake.confirm_formal_type(session, arg)
+        elif action == "tb":
+            intake.check_tag(session, tag, Step.TYPE)
+            session.pending_type = None
+            await turn.save()
+            await query.answer()
+            await edit_or_send(update, *views.type_prompt(_, draft, session))
+            return
+        elif action == "ad":
+            intake.check_tag(session, tag, Step.ATTACHMENTS)
+            intake.finish_attachments(session)
+        elif action == "ax":
+            intake.check_tag(session, tag, Step.ATTACHMENTS)
+            intake.clear_attachments(session)
+            await turn.save()
+            await query.answer(_("All attachments removed."))
+            await edit_or_send(update, *views.attachments_prompt(_, draft, session))
+            return
+        elif action == "ed":
+            intake.check_tag(session, tag, Step.CONFIRM)
+            await query.answer()
+            await turn.save()
+            await edit_or_send(update, *views.edit_menu(_, draft, turn.deps.directory))
+            return
+        elif action == "ef":
+            intake.check_tag(session, tag, Step.CONFIRM)
+            try:
+                intake.edit(session, Step(arg))
+            except ValueError:
+                raise UnknownChoice(arg) from None
+        elif action == "bs":
+            if not session.editing and session.step != Step.CONFIRM:
+                raise StaleAction("not editing")
+            intake.back_to_summary(session)
+        else:
+            raise UnknownChoice(action)
+    except StaleAction:
+        await query.answer(
+            _("This button belongs to an earlier step. Please use the latest message."), show_alert=True
+        )
+        await close_keyboard(update)
+        return
+    except UnknownChoice:
+        log.warning("intake.unknown_choice", action=action, arg=arg)
+        await query.answer(
+            _("This choice is not available. Please use the buttons of the latest message."), show_alert=True
+        )
+        return
+    await turn.save()
+    await query.answer()
+    await close_keyboard(update, _choice_echo(turn, action, arg))
+    if action == "ct":
+        category = turn.deps.directory.category(arg)
+        if category is not None and category.is_urgent:
+            await send(update, views.urgent_notice(_, turn.deps.directory))
+    await prompt_current_step(update, turn)
+
+
+def _choice_echo(turn: Turn, action: str, arg: str) -> str | None:
+    """What the pressed message turns into, so the chat reads as a record of the answers."""
+    _ = turn._
+    directory = turn.deps.directory
+    if action == "lc":
+        locality = directory.locality(arg)
+        return f"📍 {esc(locality.name)} ✓" if locality else None
+    if action == "ct":
+        category = directory.category(arg)
+        return f"🗂 {esc(category.name(_.lang))} ✓" if category else None
+    if action in ("ty", "tf"):
+        return f"📌 {_(views.TYPE_LABELS[PetitionType(arg)])} ✓"
+    if action == "ad":
+        draft = turn.session.draft
+        count = len(draft.attachments) if draft else 0
+        return "📎 " + (_("{count} attached").format(count=count) if count else _("no attachments")) + " ✓"
+    return None
+
+
+async def _submit(update: Update, turn: Turn, tag: str) -> None:
+    """Confirm: create the petition once, however often the button is pressed or the update redelivered."""
+    query = update.callback_query
+    assert query is not None
+    _ = turn._
+    intake = turn.deps.intake
+    session = turn.session
+    try:
+        intake.check_tag(session, tag, Step.CONFIRM)
+    except StaleAction:
+        ticket = await intake.ticket_for_draft(tag)
+        if ticket is None:
+            raise
+        await query.answer(_("Already sent as {ticket}.").format(ticket=ticket), show_alert=True)
+        await close_keyboard(update)
+        return
+    assert session.draft is not None
+    locality = turn.deps.directory.locality(session.draft.locality_code or "")
+    try:
+        submission = await intake.submit(
+            session, citizen_id=turn.citizen.id, channel=CHANNEL, language=turn.lang
+        )
+    except DraftIncomplete:
+        await turn.save()
+        await query.answer(_("Something is still missing."), show_alert=True)
+        await prompt_current_step(update, turn)
+        return
+    log.info("petition.submitted", ticket=submission.ticket, created=submission.created)
+    await query.answer(_("Sent!"))
+    await close_keyboard(update)
+    await send(update, views.submitted_text(_, submission.ticket, locality), views.main_menu(_))
+
+
+async def on_step_text(update: Update, turn: Turn, text: str) -> None:
+    """Text typed during the intake: a locality search, the description, or guidance."""
+    _ = turn._
+    session = turn.session
+    intake = turn.deps.intake
+    draft = session.draft
+    assert draft is not None
+    if session.step == Step.LOCALITY:
+        search = turn.deps.directory.search_localities(text)
+        await turn.save()
+        await send(update, *views.locality_results(_, draft, session, search, turn.deps.directory))
+        return
+    if session.step == Step.DESCRIPTION:
+        await _set_description(update, turn, text)
+        return
+    if session.step == Step.CONTACT:
+        if text in (
+            _(views.STAY_ANONYMOUS),
+            turn.deps.translator("vi")(views.STAY_ANONYMOUS),
+            turn.deps.translator("en")(views.STAY_ANONYMOUS),
+        ):
+            try:
+                intake.set_anonymous(session)
+            except UnknownChoice:
+                await turn.save()
+                await send(
+                    update,
+                    _(
+                        "A complaint or denunciation cannot be anonymous. Please share your "
+                        "phone number with the button, or /cancel."
+                    ),
+                )
+                return
+            await turn.save()
+            await send(update, _("🙈 You stay anonymous."), views.main_menu(_))
+            await prompt_current_step(update, turn)
+            return
+        await turn.save()
+        await send(update, _("Please use the buttons below: share your phone number or stay anonymous."))
+        await prompt_current_step(update, turn)
+        return
+    guidance = {
+        Step.CATEGORY: _("Please choose the topic with one of the buttons."),
+        Step.TYPE: _("Please choose the kind of petition with one of the buttons."),
+        Step.ATTACHMENTS: _(
+            "Send a photo, document, voice message or location, or tap Done when finished. "
+            "To change the description, use Edit on the summary."
+        ),
+        Step.CONFIRM: _("Please tap Send, Edit or Cancel under the summary."),
+    }
+    await turn.save()
+    await send(update, guidance.get(session.step, _("Please use the buttons.")))
+    await prompt_current_step(update, turn)
+
+
+async def _set_description(update: Update, turn: Turn, text: str) -> None:
+    _ = turn._
+    try:
+        turn.deps.intake.set_description(turn.session, text)
+    except DescriptionEmpty:
+        message = _("The description is empty. Please type what the problem is.")
+    except DescriptionTooShort as exc:
+        message = _(
+            "That is too short ({length} characters). Please write at least {minimum} characters "
+            "so the official understands the problem."
+        ).format(length=exc.length, minimum=exc.minimum)
+    except DescriptionTooLong as exc:
+        message = _(
+            "That is too long ({length} characters; at most {maximum:,}). Please shorten it and send "
+            "it again — your other answers are kept."
+        ).format(length=f"{exc.length:,}", maximum=exc.maximum)
+    else:
+        await turn.save()
+        await send(update, _("📝 Description saved ✓"))
+        await prompt_current_step(update, turn)
+        return
+    await turn.save()
+    await send(update, message)
+
+
+async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment, caption: str | None) -> None:
+    """A photo, file, voice message or location sent during the intake."""
+    _ = turn._
+    session = turn.session
+    intake = turn.deps.intake
+    if session.step == Step.DESCRIPTION and caption:
+        # A photo with a caption while the description is asked: take both.
+        try:
+            intake.set_description(session, caption)
+        except (DescriptionEmpty, DescriptionTooShort, DescriptionTooLong):
+            await _set_description(update, turn, caption)
+            return
+        session.step = Step.ATTACHMENTS
+    if session.step != Step.ATTACHMENTS:
+        await turn.save()
+        await send(update, _("Thanks — you can add photos, files and locations a little later, at step 5."))
+        await prompt_current_step(update, turn)
+        return
+    try:
+        count = intake.add_attachment(session, attachment)
+    except TooManyAttachments as exc:
+        await turn.save()
+        await send(
+            update,
+            _("You have already attached {max}, the most allowed. Tap Done to continue.").format(
+                max=exc.maximum
+            ),
+        )
+        return
+    await turn.save()
+    assert session.draft is not None
+    await send(
+        update, views.attachment_received(_, count), views.attachments_keyboard(_, session.draft, session)
+    )
+
+
+async def on_step_contact(update: Update, turn: Turn, message: Message) -> None:
+    """The citizen shared a contact card: their own phone number, we hope."""
+    _ = turn._
+    session = turn.session
+    contact = message.contact
+    user = update.effective_user
+    assert contact is not None and user is not None
+    if session.step != Step.CONTACT:
+        await turn.save()
+        await send(update, _("Thanks, but a phone number is only needed at the last step of a petition."))
+        await prompt_current_step(update, turn)
+        return
+    try:
+        if contact.user_id != user.id:
+            raise NotYourContact()
+        name = " ".join(part for part in (user.first_name, user.last_name) if part) or None
+        turn.deps.intake.set_contact(session, name=name, phone=contact.phone_number)
+    except NotYourContact:
+        await turn.save()
+        await send(update, _("Please share your own number with the «Share my phone number» button."))
+        return
+    await turn.save()
+    await send(update, _("📱 Phone number saved ✓"), views.main_menu(_))
+    await prompt_current_step(update, turn)

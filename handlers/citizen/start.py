@@ -1,0 +1,162 @@
+"""/start, consent, /language, /help, /privacy and the main menu."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import callbacks
+from bot.context import BotContext
+from bot.domain.citizens import has_petition_consent
+from handlers.citizen import views
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, send
+from storage.models import ConsentPurpose, Step
+
+
+async def show_menu(update: Update, turn: Turn, text: str | None = None) -> None:
+    """Send the main menu keyboard with a short text."""
+    await send(update, text or views.menu_text(turn._), views.main_menu(turn._))
+
+
+async def ask_consent(update: Update, turn: Turn, *, then: str = "menu") -> None:
+    """Show the consent form (nothing pre-selected) and remember what to do after it."""
+    turn.session.step = Step.CONSENT
+    turn.session.after_consent = "new" if then == "new" else "menu"
+    await turn.save()
+    await send(
+        update,
+        views.consent_text(turn._, turn.deps.directory.province_name),
+        views.consent_keyboard(turn._, turn.session),
+    )
+
+
+async def on_start(update: Update, context: BotContext) -> None:
+    """Welcome the citizen; ask for consent if they have not given it."""
+    turn = await begin(update, context)
+    province = turn.deps.directory.province_name
+    if not has_petition_consent(turn.citizen):
+        await send(update, views.welcome_text(turn._, province))
+        await ask_consent(update, turn)
+        return
+    await turn.save()
+    text = views.welcome_text(turn._, province) + "\n\n" + views.menu_text(turn._)
+    if turn.deps.intake.has_unfinished_draft(turn.session):
+        text += "\n\n" + turn._("You have an unfinished petition: send /new to continue it.")
+    await show_menu(update, turn, text)
+
+
+async def on_consent_button(update: Update, context: BotContext) -> None:
+    """Toggle a purpose, show the notice, or record the decision."""
+    query = update.callback_query
+    assert query is not None
+    data = callbacks.parse(query.data)
+    turn = await begin(update, context)
+    _ = turn._
+    if data is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    if data.action == "pn":
+        await query.answer()
+        await send(update, views.privacy_notice(_, turn.deps.directory.province_name))
+        return
+    if data.action == "ch":
+        await query.answer()
+        await ask_consent(update, turn)
+        return
+    if turn.session.step != Step.CONSENT:
+        await query.answer(_("This form was already answered. Send /start to see it again."), show_alert=True)
+        await close_keyboard(update)
+        return
+    if data.action == "t":
+        try:
+            purpose = ConsentPurpose(data.arg(0))
+        except ValueError:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        turn.deps.citizens.toggle_choice(turn.session, purpose)
+        await turn.save()
+        await query.answer()
+        await edit_or_send(
+            update,
+            views.consent_text(_, turn.deps.directory.province_name),
+            views.consent_keyboard(_, turn.session),
+        )
+        return
+    if data.action not in ("ok", "no"):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    record = await turn.deps.citizens.decide(
+        turn.citizen, turn.session, turn.lang, decline_all=data.action == "no"
+    )
+    then = turn.session.after_consent
+    turn.session.step = Step.IDLE
+    turn.session.after_consent = "menu"
+    await turn.save()
+    await query.answer()
+    await close_keyboard(
+        update,
+        views.consent_text(_, turn.deps.directory.province_name) + "\n\n" + views.consent_status(_, record),
+    )
+    if not record.allows(ConsentPurpose.PETITIONS):
+        await send(update, views.declined_text(_, turn.deps.directory))
+        return
+    await show_menu(update, turn, _("✅ Thank you. Your choices are saved.") + "\n\n" + views.menu_text(_))
+    if then == "new":
+        from handlers.citizen.intake import start_or_resume
+
+        await start_or_resume(update, turn)
+
+
+async def on_language(update: Update, context: BotContext) -> None:
+    """/language: offer the languages."""
+    turn = await begin(update, context)
+    await turn.save()
+    await send(update, turn._("Choose your language:"), views.language_keyboard())
+
+
+async def on_language_button(update: Update, context: BotContext) -> None:
+    """Switch the citizen's language."""
+    query = update.callback_query
+    assert query is not None
+    data = callbacks.parse(query.data)
+    turn = await begin(update, context)
+    if data is None or data.action not in ("vi", "en"):
+        await query.answer(turn._("This button is no longer valid."), show_alert=True)
+        return
+    await turn.deps.citizens.set_language(turn.citizen, data.action)
+    turn._ = turn.deps.translator(data.action)
+    await turn.save()
+    await query.answer()
+    # Each language's name is written in that language: no translation needed.
+    await close_keyboard(update, "✅ English" if data.action == "en" else "✅ Tiếng Việt")
+    if turn.session.step == Step.CONSENT:
+        await send(
+            update,
+            views.consent_text(turn._, turn.deps.directory.province_name),
+            views.consent_keyboard(turn._, turn.session),
+        )
+        return
+    await show_menu(update, turn)
+    if turn.session.step not in (Step.IDLE, Step.CONSENT):
+        from handlers.citizen.intake import prompt_current_step
+
+        await prompt_current_step(update, turn)
+
+
+async def on_help(update: Update, context: BotContext) -> None:
+    """/help."""
+    turn = await begin(update, context)
+    await turn.save()
+    await send(update, views.help_text(turn._), views.main_menu(turn._))
+
+
+async def on_privacy(update: Update, context: BotContext) -> None:
+    """/privacy: the notice and the citizen's current consent."""
+    turn = await begin(update, context)
+    await turn.save()
+    _ = turn._
+    text = (
+        views.privacy_notice(_, turn.deps.directory.province_name)
+        + "\n\n"
+        + views.consent_status(_, turn.citizen.consent)
+    )
+    await send(update, text, views.change_consent_keyboard(_))

@@ -1,0 +1,87 @@
+"""What every handler shares: loading the citizen's turn from Redis, replying, escaping."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.error import BadRequest
+
+from bot.context import BotContext, Deps
+from bot.i18n import Gettext
+from storage.models import Citizen, Session
+
+CHANNEL = "tg"
+TELEGRAM_TEXT_LIMIT = 4096
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def esc(text: object) -> str:
+    """HTML-escape anything a user typed (or anything not written by us) before sending it."""
+    return html.escape(str(text), quote=False)
+
+
+@dataclass(slots=True)
+class Turn:
+    """One update's view of a citizen: loaded from Redis at the start of every update."""
+
+    deps: Deps
+    citizen: Citizen
+    session: Session
+    _: Gettext
+
+    @property
+    def lang(self) -> str:
+        """The language the citizen reads."""
+        return self._.lang
+
+    async def save(self) -> None:
+        """Write the session through to Redis."""
+        await self.deps.intake.save(self.session)
+
+
+async def begin(update: Update, context: BotContext) -> Turn:
+    """Load the citizen and their session for this update."""
+    deps = context.deps
+    user = update.effective_user
+    assert user is not None
+    citizen = await deps.citizens.get(CHANNEL, str(user.id))
+    gettext = deps.translator(citizen.language or user.language_code)
+    session = await deps.intake.load(citizen.id)
+    return Turn(deps, citizen, session, gettext)
+
+
+async def send(update: Update, text: str, markup: Markup = None) -> Message:
+    """Send an HTML message into the update's chat (private chat of the citizen)."""
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, reply_markup=markup)
+
+
+async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the message whose button was pressed; send a new one when that is impossible."""
+    query = update.callback_query
+    if query is not None and query.message is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+    await send(update, text, markup)
+
+
+async def close_keyboard(update: Update, summary: str | None = None) -> None:
+    """Remove the pressed message's buttons (optionally replacing its text) so it cannot be pressed again."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    try:
+        if summary is not None:
+            await query.message.edit_text(summary, reply_markup=None)
+        else:
+            await query.message.edit_reply_markup(reply_markup=None)
+    except BadRequest:
+        pass  # already edited or too old: nothing to close

@@ -1,0 +1,1 @@
+"""gettext catalogs (``<lang>/LC_MESSAGES/messages.po`` and compiled ``.mo``), managed with Babel."""

@@ -1,0 +1,177 @@
+"""What is stored in Redis, as versioned pydantic models (``extra="forbid"``: unknown data is an error).
+
+The domain (``bot.domain``) builds and reads these; only ``storage`` serialises them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Stored(BaseModel):
+    """Base of every stored model."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ConsentPurpose(StrEnum):
+    """The purposes a citizen consents to, each separately (Luật 91/2025)."""
+
+    PETITIONS = "petitions"
+    ANNOUNCEMENTS = "announcements"
+
+
+class ConsentRecord(Stored):
+    """One consent decision: when, which text version was shown, what was chosen."""
+
+    schema_version: Literal[1] = 1
+    at: datetime
+    text_version: str
+    choices: dict[ConsentPurpose, bool]
+    language: str
+
+    def allows(self, purpose: ConsentPurpose) -> bool:
+        """Whether this decision grants ``purpose``."""
+        return self.choices.get(purpose, False)
+
+
+class Citizen(Stored):
+    """A person who writes to the bot. Personal data is filled in only when they share it."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    channel: str
+    external_id: str
+    language: str | None = None
+    consent: ConsentRecord | None = None
+    name: str | None = None
+    username: str | None = None
+    phone: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttachmentKind(StrEnum):
+    """Kinds of evidence a citizen can attach."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    LOCATION = "location"
+
+
+class Attachment(Stored):
+    """A file kept as the messenger's file id (never downloaded), or a location."""
+
+    kind: AttachmentKind
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class Draft(Stored):
+    """A petition being written; becomes a Petition on Confirm."""
+
+    id: str
+    started_at: datetime
+    locality_code: str | None = None
+    category: str | None = None
+    type: str | None = None
+    description: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    attachments_done: bool = False
+    contact_decided: bool = False
+    is_anonymous: bool = False
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+class Step(StrEnum):
+    """Where a citizen is in the conversation."""
+
+    IDLE = "idle"
+    CONSENT = "consent"
+    LOCALITY = "locality"
+    CATEGORY = "category"
+    TYPE = "type"
+    DESCRIPTION = "description"
+    ATTACHMENTS = "attachments"
+    CONTACT = "contact"
+    CONFIRM = "confirm"
+
+
+class Session(Stored):
+    """A citizen's conversation state: the step, the draft and what the step needs to resume."""
+
+    schema_version: Literal[1] = 1
+    citizen_id: str
+    step: Step = Step.IDLE
+    draft: Draft | None = None
+    editing: bool = False
+    consent_choices: dict[ConsentPurpose, bool] = Field(default_factory=dict)
+    after_consent: Literal["new", "menu"] = "menu"
+    pending_type: str | None = None
+    updated_at: datetime
+
+
+class PetitionStatus(StrEnum):
+    """Lifecycle of a petition; ``open311`` maps each onto Open311's open/closed."""
+
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+    @property
+    def open311(self) -> str:
+        """Open311 GeoReport v2 status."""
+        return (
+            "closed"
+            if self in (PetitionStatus.RESOLVED, PetitionStatus.REJECTED, PetitionStatus.CLOSED)
+            else "open"
+        )
+
+
+class HistoryEntry(Stored):
+    """Who did what to a petition, and when."""
+
+    at: datetime
+    actor: str
+    action: str
+    status: PetitionStatus | None = None
+    note: str | None = None
+
+
+class Petition(Stored):
+    """A submitted petition with its full history."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    citizen_id: str
+    channel: str
+    draft_id: str
+    locality_code: str
+    category: str
+    type: str
+    description: str
+    attachments: list[Attachment] = Field(default_factory=list)
+    is_anonymous: bool
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    language: str
+    status: PetitionStatus = PetitionStatus.SUBMITTED
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntry] = Field(default_factory=list)

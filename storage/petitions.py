@@ -1,0 +1,83 @@
+"""Petitions, their ticket counter and their indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from storage.keys import DRAFT_RECEIPT_TTL, SESSION_TTL, Keys
+from storage.models import Petition, Session
+
+
+def load_script(name: str) -> str:
+    """The text of ``storage/scripts/<name>``."""
+    return (Path(__file__).resolve().parent / "scripts" / name).read_text(encoding="utf-8")
+
+
+class PetitionRepository:
+    """Reads and writes ``petition:*``, ``counter:*`` and ``idx:petitions:*`` keys."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._create = redis.register_script(load_script("create_petition.lua"))
+
+    async def create(
+        self, petition: Petition, *, ticket_prefix: str, year: int, session: Session
+    ) -> tuple[str, bool]:
+        """Store ``petition`` under a new ticket ``<prefix>-<year>-NNNNNN`` (its ``id`` is ignored)
+        with every index entry, and ``session`` as the citizen's new session, atomically. A draft
+        already submitted returns its ticket and False instead of creating a second petition."""
+        index_keys = [
+            self._keys.petitions_by_citizen(petition.citizen_id),
+            self._keys.petitions_by_locality(petition.locality_code),
+            self._keys.petitions_by_category(petition.category),
+            self._keys.petitions_by_status(petition.status),
+            self._keys.petitions_by_time(),
+        ]
+        keys = [
+            self._keys.petition_counter(year),
+            self._keys.petition_by_draft(petition.draft_id),
+            self._keys.session(session.citizen_id),
+            *index_keys,
+        ]
+        body = petition.model_dump_json(exclude={"id"})
+        args: list[str | int | float] = [
+            self._keys.petition_prefix(),
+            f"{ticket_prefix}-{year}-",
+            body,
+            petition.created_at.timestamp(),
+            int(DRAFT_RECEIPT_TTL.total_seconds()),
+            session.model_dump_json(),
+            int(SESSION_TTL.total_seconds()),
+        ]
+        ticket, created = await self._create(keys=keys, args=args)
+        return str(ticket), bool(int(created))
+
+    async def get(self, ticket: str) -> Petition | None:
+        """The petition with that ticket, or None."""
+        raw = await self._redis.get(self._keys.petition(ticket))
+        return Petition.model_validate_json(raw) if raw else None
+
+    async def ticket_for_draft(self, draft_id: str) -> str | None:
+        """The ticket a draft was submitted as, if it was."""
+        ticket = await self._redis.get(self._keys.petition_by_draft(draft_id))
+        return str(ticket) if ticket else None
+
+    async def count_by_citizen(self, citizen_id: str) -> int:
+        """How many petitions the citizen has sent."""
+        return int(await self._redis.zcard(self._keys.petitions_by_citizen(citizen_id)))
+
+    async def list_by_citizen(self, citizen_id: str, *, offset: int = 0, count: int = 5) -> list[Petition]:
+        """The citizen's petitions, newest first."""
+        tickets = [
+            str(t)
+            for t in await self._redis.zrevrange(
+                self._keys.petitions_by_citizen(citizen_id), offset, offset + count - 1
+            )
+        ]
+        if not tickets:
+            return []
+        raws = await self._redis.mget([self._keys.petition(t) for t in tickets])
+        return [Petition.model_validate_json(raw) for raw in raws if raw]

@@ -1,0 +1,23 @@
+-- Create a petition from a draft, atomically and at most once per draft.
+-- KEYS[1] ticket counter of the year      KEYS[2] draft -> ticket receipt
+-- KEYS[3] the citizen's session           KEYS[4..] sorted-set indexes that list the ticket
+-- ARGV[1] petition key prefix             ARGV[2] ticket prefix, e.g. "HT-2026-"
+-- ARGV[3] petition JSON without its id    ARGV[4] index score (created, epoch seconds)
+-- ARGV[5] receipt TTL (s)                 ARGV[6] session JSON after submission
+-- ARGV[7] session TTL (s)
+-- Returns {ticket, 1} when created, {ticket, 0} when this draft was already submitted.
+local existing = redis.call('GET', KEYS[2])
+if existing then
+  return {existing, 0}
+end
+local n = redis.call('INCR', KEYS[1])
+local ticket = ARGV[2] .. string.format('%06d', n)
+-- The id goes first; the rest of the JSON is the client's, untouched (cjson would turn [] into {}).
+local body = '{"id":' .. cjson.encode(ticket) .. ',' .. string.sub(ARGV[3], 2)
+redis.call('SET', ARGV[1] .. ticket, body)
+redis.call('SET', KEYS[2], ticket, 'EX', ARGV[5])
+for i = 4, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[4], ticket)
+end
+redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[7])
+return {ticket, 1}

@@ -1,0 +1,36 @@
+"""Keys are a persisted contract: their exact strings are pinned here."""
+
+from storage.keys import Keys
+
+
+def test_key_strings_are_stable() -> None:
+    keys = Keys("tiengdan", "ht")
+    assert keys.citizen("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42"
+    assert keys.citizen_consents("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42:consents"
+    assert keys.session("tg:42") == "tiengdan:{ht}:v1:session:tg:42"
+    assert keys.petition("HT-2026-000123") == "tiengdan:{ht}:v1:petition:HT-2026-000123"
+    assert keys.petition_prefix() + "HT-2026-000123" == keys.petition("HT-2026-000123")
+    assert keys.petition_by_draft("abc") == "tiengdan:{ht}:v1:petition:by-draft:abc"
+    assert keys.petition_counter(2026) == "tiengdan:{ht}:v1:counter:petition:2026"
+    assert keys.petitions_by_citizen("tg:42") == "tiengdan:{ht}:v1:idx:petitions:citizen:tg:42"
+    assert keys.petitions_by_locality("18073") == "tiengdan:{ht}:v1:idx:petitions:locality:18073"
+    assert keys.petitions_by_category("land") == "tiengdan:{ht}:v1:idx:petitions:category:land"
+    assert keys.petitions_by_status("submitted") == "tiengdan:{ht}:v1:idx:petitions:status:submitted"
+    assert keys.petitions_by_time() == "tiengdan:{ht}:v1:idx:petitions:created"
+    assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
+    assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
+
+
+def test_every_key_shares_the_province_hash_tag() -> None:
+    keys = Keys("p", "qn")
+    built = [
+        keys.citizen("x"),
+        keys.session("x"),
+        keys.petition("T"),
+        keys.petition_counter(2027),
+        keys.petitions_by_time(),
+        keys.handled_updates(),
+        keys.update_offset(),
+    ]
+    assert all("{qn}" in key for key in built)
+    assert all(key.startswith(keys.root + ":") for key in built)
