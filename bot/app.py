@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.context import DEPS_KEY, BotApplication, BotContext, Deps
@@ -77,6 +79,10 @@ def build_application(deps: Deps) -> BotApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .updater(None)
+        # Every text is HTML: whatever a user typed is escaped where it is rendered (handlers.common.esc).
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_post_init)
@@ -134,7 +140,8 @@ class BotRuntime:
             await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
-        log.info("bot.stopped")
+        if self.application is not None:
+            log.info("bot.stopped")
 
     async def run(self) -> None:
         """Open, poll until SIGINT/SIGTERM, close."""

@@ -45,12 +45,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the bot's polling loop reported within the last 90 seconds (for container health checks)."""
+    from bot.app import load_directory
+    from storage.connection import connect
+    from storage.keys import Keys
+    from storage.updates import UpdateLog
+
+    settings = _settings()
+    if settings.redis_url is None:
+        return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+
+    async def check() -> str | None:
+        redis = await connect(str(settings.redis_url), max_connections=2)
+        try:
+            keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
+            return await UpdateLog(redis, keys).last_beat()
+        finally:
+            await redis.aclose()
+
+    beat = asyncio.run(check())
+    if beat is None:
+        return _fail("unhealthy: the polling loop has not reported in the last 90 seconds", 1)
+    print(f"healthy: last poll {beat}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (polling)")
     run.set_defaults(func=cmd_run)
+    health = sub.add_parser("health", help="exit 0 if the running bot polled recently")
+    health.set_defaults(func=cmd_health)
     return parser
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -74,6 +75,7 @@ class DurablePoller:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
+            await self._log.beat(datetime.now(UTC).isoformat())
             if not updates:
                 continue
             await self.handle_batch(updates)

@@ -51,8 +51,21 @@ class ScriptedUser:
                         seen.append(f"#{msg.message_id}: {button.text!r}")
         raise AssertionError(f"no inline button {label!r} in chat {self.chat_id}; available: {seen}")
 
-    async def tap(self, label: str) -> dict[str, Any]:
-        """Press the inline button labelled ``label`` (exact, else substring), newest message first."""
+    async def tap(self, label: str, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Press the inline button labelled ``label`` (exact, else substring), newest message first;
+        waits up to ``timeout`` for such a button to appear."""
+
+        def present() -> bool:
+            try:
+                self._find_button(label)
+            except AssertionError:
+                return False
+            return True
+
+        try:
+            await self.emu.wait_for(present, timeout)
+        except TimeoutError:
+            pass  # _find_button below raises with the list of available buttons
         msg, button = self._find_button(label)
         if button.callback_data is None:
             raise AssertionError(f"button {button.text!r} is a URL/other button, it has no callback_data")

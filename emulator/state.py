@@ -179,6 +179,8 @@ class EmulatorState:
             id=chat_id, type=kind, title=title, is_forum=is_forum, known_to_bot=True, username=username
         )
         chat.bot_status = "administrator" if bot_is_admin else "member"
+        if is_forum:
+            chat.next_message_id = 2  # thread id 1 is the General topic
 
         def uid(u: EmulatedUser | int) -> int:
             return u.id if isinstance(u, EmulatedUser) else u

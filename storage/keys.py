@@ -19,6 +19,7 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``idx:petitions:created`` | zset | none | all tickets by created time |
 | ``updates:handled`` | zset | trimmed | Telegram update_ids already handled, score = update_id |
 | ``updates:offset`` | string (int) | none | the next getUpdates offset to confirm |
+| ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
 """
@@ -31,6 +32,7 @@ SCHEMA_VERSION = "v1"
 SESSION_TTL = timedelta(days=7)
 DRAFT_RECEIPT_TTL = timedelta(days=30)
 HANDLED_UPDATES_KEPT = 10_000
+HEARTBEAT_TTL = timedelta(seconds=90)
 
 
 class Keys:
@@ -99,3 +101,7 @@ class Keys:
     def update_offset(self) -> str:
         """The getUpdates offset to send next (everything below it is handled)."""
         return f"{self._p}:updates:offset"
+
+    def poller_heartbeat(self) -> str:
+        """Refreshed by the polling loop; its absence means the bot is not polling."""
+        return f"{self._p}:heartbeat:poller"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from storage.keys import HANDLED_UPDATES_KEPT, Keys
+from storage.keys import HANDLED_UPDATES_KEPT, HEARTBEAT_TTL, Keys
 
 
 class UpdateLog:
@@ -35,3 +35,12 @@ class UpdateLog:
         current = await self.offset()
         if offset > current:
             await self._redis.set(self._keys.update_offset(), offset)
+
+    async def beat(self, now_iso: str) -> None:
+        """Record that the polling loop is alive."""
+        await self._redis.set(self._keys.poller_heartbeat(), now_iso, ex=int(HEARTBEAT_TTL.total_seconds()))
+
+    async def last_beat(self) -> str | None:
+        """When the polling loop last reported, if within the heartbeat TTL."""
+        raw = await self._redis.get(self._keys.poller_heartbeat())
+        return str(raw) if raw else None

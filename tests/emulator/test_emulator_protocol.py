@@ -10,7 +10,7 @@ from telegram import Bot
 
 from emulator import BotApiEmulator
 
-from .conftest import TOKEN
+TOKEN = "123456:TEST-TOKEN"
 
 
 async def test_get_me_through_ptb(bot: Bot) -> None:
@@ -41,7 +41,9 @@ async def test_params_from_query_json_form_and_multipart(emu: BotApiEmulator) ->
         r1 = await http.get(base, params={"chat_id": user.id, "text": "query"})
         r2 = await http.post(base, json={"chat_id": user.id, "text": "json"})
         r3 = await http.post(base, data={"chat_id": str(user.id), "text": "form"})
-        r4 = await http.post(base, data={"chat_id": str(user.id), "text": "multi"}, files={"x": ("a.txt", b"1")})
+        r4 = await http.post(
+            base, data={"chat_id": str(user.id), "text": "multi"}, files={"x": ("a.txt", b"1")}
+        )
     assert [r.json()["result"]["text"] for r in (r1, r2, r3, r4)] == ["query", "json", "form", "multi"]
     assert [m.message_id for m in emu.bot_messages(user.id)] == [1, 2, 3, 4]
 
@@ -56,11 +58,15 @@ async def test_missing_and_mistyped_params_are_rejected(emu: BotApiEmulator) -> 
         assert r.json()["description"] == "Bad Request: message text is empty"
         r = await http.post(f"{base}/sendMessage", json={"chat_id": 1001, "text": "   "})
         assert r.json()["description"] == "Bad Request: message text is empty"
-        r = await http.post(f"{base}/sendMessage", json={"chat_id": 1001, "text": "x", "disable_notification": "maybe"})
+        r = await http.post(
+            f"{base}/sendMessage", json={"chat_id": 1001, "text": "x", "disable_notification": "maybe"}
+        )
         assert r.status_code == 400 and "Boolean" in r.json()["description"]
         r = await http.post(f"{base}/deleteMessage", json={"chat_id": 1001, "message_id": "abc"})
         assert r.status_code == 400 and "Integer" in r.json()["description"]
-        r = await http.post(f"{base}/sendMessage", data={"chat_id": "1001", "text": "x", "reply_markup": "{bad"})
+        r = await http.post(
+            f"{base}/sendMessage", data={"chat_id": "1001", "text": "x", "reply_markup": "{bad"}
+        )
         assert r.json()["description"] == "Bad Request: can't parse reply keyboard markup JSON object"
         # unknown parameters are ignored, as Telegram does
         r = await http.post(f"{base}/sendMessage", json={"chat_id": 1001, "text": "ok", "foo": 1})

@@ -19,6 +19,7 @@ def test_key_strings_are_stable() -> None:
     assert keys.petitions_by_time() == "tiengdan:{ht}:v1:idx:petitions:created"
     assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
     assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
+    assert keys.poller_heartbeat() == "tiengdan:{ht}:v1:heartbeat:poller"
 
 
 def test_every_key_shares_the_province_hash_tag() -> None:
