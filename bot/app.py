@@ -85,18 +85,11 @@ def build_application(deps: Deps) -> BotApplication:
         )
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(_post_init)
     )
     application = cast(BotApplication, builder.build())
     application.bot_data[DEPS_KEY] = deps
     register(application)
     return application
-
-
-async def _post_init(application: Any) -> None:
-    from handlers.commands import publish_commands
-
-    await publish_commands(application)
 
 
 class BotRuntime:
@@ -122,6 +115,9 @@ class BotRuntime:
         self.application = build_application(deps)
         await self.application.initialize()
         await self.application.bot.delete_webhook(drop_pending_updates=False)
+        from handlers.commands import publish_commands
+
+        await publish_commands(self.application)
         await self.application.start()
         self.poller = DurablePoller(
             self.application, deps.updates, max_concurrent=self.settings.max_concurrent_updates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from .models import Button, EmulatedUser, SentMessage
@@ -62,10 +63,9 @@ class ScriptedUser:
                 return False
             return True
 
-        try:
+        # On timeout _find_button below raises with the list of available buttons.
+        with contextlib.suppress(TimeoutError):
             await self.emu.wait_for(present, timeout)
-        except TimeoutError:
-            pass  # _find_button below raises with the list of available buttons
         msg, button = self._find_button(label)
         if button.callback_data is None:
             raise AssertionError(f"button {button.text!r} is a URL/other button, it has no callback_data")
@@ -74,8 +74,16 @@ class ScriptedUser:
         self._last_query_id = update["callback_query"]["id"]
         return update
 
-    async def tap_reply(self, label: str) -> dict[str, Any]:
-        """Press a reply-keyboard button: sends its text, or the user's contact for request_contact."""
+    async def tap_reply(self, label: str, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Press a reply-keyboard button: sends its text, or the user's contact for request_contact;
+        waits up to ``timeout`` for such a button to be shown."""
+
+        def shown() -> bool:
+            rows = self.emu.reply_keyboard(self.chat_id) or []
+            return any(label in str(b.get("text", "")) for row in rows for b in row)
+
+        with contextlib.suppress(TimeoutError):
+            await self.emu.wait_for(shown, timeout)
         rows = self.emu.reply_keyboard(self.chat_id) or []
         buttons = [b for row in rows for b in row]
         match = next((b for b in buttons if b.get("text") == label), None) or next(

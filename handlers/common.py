@@ -78,6 +78,8 @@ async def close_keyboard(update: Update, summary: str | None = None) -> None:
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
         return
+    if summary is None and query.message.reply_markup is None:
+        return  # nothing to close (Telegram would answer "message is not modified")
     try:
         if summary is not None:
             await query.message.edit_text(summary, reply_markup=None)
