@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import redis.asyncio as aioredis
 from telegram import LinkPreviewOptions

@@ -241,8 +241,8 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         ticket = await intake.ticket_for_draft(tag)
         if ticket is None:
             raise
+        # The first press already closed the summary's buttons.
         await query.answer(_("Already sent as {ticket}.").format(ticket=ticket), show_alert=True)
-        await close_keyboard(update)
         return
     assert session.draft is not None
     locality = turn.deps.directory.locality(session.draft.locality_code or "")
