@@ -551,7 +551,7 @@ def _field_lines(
 
 
 def _summary_lines(_: Gettext, draft: Draft, directory: Directory) -> list[str]:
-    lines = [f"<b>{_('Please check your petition')}</b>", ""]
+    lines = ["<b>{}</b>".format(_("Please check your petition")), ""]
     lines += _field_lines(
         _,
         directory,
@@ -608,7 +608,7 @@ def my_list(_: Gettext, page: PetitionPage, directory: Directory) -> tuple[str, 
     """A page of the citizen's petitions."""
     if page.total == 0:
         return _("You have not sent any petitions yet. Send /new to write one."), None
-    lines = [f"<b>{_('Your petitions')}</b> ({page.total})", ""]
+    lines = ["<b>{}</b> ({})".format(_("Your petitions"), page.total), ""]
     rows = []
     for petition in page.petitions:
         category = directory.category(petition.category)
@@ -659,7 +659,7 @@ def petition_detail(
             ),
         )
     )
-    lines += ["", f"<b>{_('History')}</b>"]
+    lines += ["", "<b>{}</b>".format(_("History"))]
     for entry in petition.history:
         action = HISTORY_ACTIONS.get(entry.action)
         label = _(action) if action else esc(entry.action)

@@ -64,7 +64,7 @@ async def test_sigkill_mid_draft_then_restart_continues(
         client = aioredis.Redis.from_url(redis_url, decode_responses=True)
 
         async def tap_handled() -> None:
-            while await client.zscore(handled, str(last["update_id"])) is None:
+            while await client.zscore(handled, str(last["update_id"])) is None:  # noqa: ASYNC110 (state of another process)
                 await asyncio.sleep(0.02)
 
         await asyncio.wait_for(tap_handled(), 10)
