@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
 from tests.e2e.conftest import TOKEN, Harness, make_settings, start_runtime, stop_runtime
-from tests.e2e.test_petition_flow import consent, this_year
+from tests.e2e.flows import consent, ready_to_send, this_year
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,23 +175,6 @@ async def test_one_users_burst_is_handled_in_order_while_others_proceed(harness:
     texts = [m.text or "" for m in h.emulator.bot_messages(burst.chat_id)]
     tail = texts[-3:]
     assert "Which one do you mean?" in tail[0] and "Cancelled." in tail[1] and "Step 1 of 6" in tail[2]
-
-
-async def ready_to_send(h: Harness) -> ScriptedUser:
-    """A citizen with a complete draft on the summary screen."""
-    _ = h.tr("vi")
-    citizen = h.citizen()
-    await consent(h, citizen, "vi")
-    await citizen.send("/new")
-    await citizen.send("Thạch Hà")
-    await citizen.tap("Xã Thạch Hà")
-    await citizen.tap("Giáo dục")
-    await citizen.tap(_("Question"))
-    await citizen.send("Khi nào trường tiểu học xây xong phòng học mới?")
-    await citizen.tap(_("⏭ Skip — no attachments"))
-    await citizen.tap_reply(_("🙈 Stay anonymous"))
-    await citizen.expect(_("Please check your petition"))
-    return citizen
 
 
 def test_keys_are_under_the_test_prefix() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from handlers.citizen import views
 from storage.models import Petition
 from tests.e2e.conftest import Harness
-from tests.e2e.test_durability import ready_to_send
-from tests.e2e.test_petition_flow import consent, this_year
+from tests.e2e.flows import consent, new_petition, ready_to_send, this_year
 
 
 async def test_edit_fields_from_the_summary(harness: Harness) -> None:
@@ -43,9 +42,7 @@ async def test_edit_fields_from_the_summary(harness: Harness) -> None:
 
 async def test_every_attachment_kind_and_the_limit(harness: Harness) -> None:
     h, _ = harness, harness.tr("en")
-    citizen = h.citizen(language_code="en")
-    await consent(h, citizen, "en")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "en")
     await citizen.send("Thanh Sen")
     await citizen.tap("Phường Thành Sen")
     await citizen.tap("Environment and waste")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emulator import ScriptedUser
 from storage.models import Petition, Session, Step
 from tests.e2e.conftest import Harness
-from tests.e2e.test_petition_flow import consent, this_year
+from tests.e2e.flows import consent, new_petition, this_year
 
 
 async def to_description(h: Harness, citizen: ScriptedUser, lang: str = "vi") -> None:
@@ -49,9 +49,7 @@ async def test_every_description_error_keeps_the_draft(harness: Harness) -> None
 
 async def test_text_where_a_button_is_expected_gets_guidance(harness: Harness) -> None:
     h, _ = harness, harness.tr("vi")
-    citizen = h.citizen()
-    await consent(h, citizen, "vi")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "vi")
     await citizen.send("Thành Sen")
     await citizen.tap("Phường Thành Sen")
     await citizen.expect(_("What is it about?"))
@@ -87,9 +85,7 @@ async def test_unfinished_draft_is_offered_on_new(harness: Harness) -> None:
 
 async def test_stale_and_forged_buttons_change_nothing(harness: Harness) -> None:
     h, _ = harness, harness.tr("vi")
-    citizen = h.citizen()
-    await consent(h, citizen, "vi")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "vi")
     await citizen.send("Thành Sen")
     results = await citizen.expect(_("Which one do you mean? Tap it, or type another name."))
     old = next(b for b in results.iter_buttons() if b.callback_data and ":lc:" in b.callback_data)
@@ -133,9 +129,7 @@ async def test_hostile_text_is_stored_and_shown_exactly(harness: Harness) -> Non
 
 async def test_old_and_split_commune_names(harness: Harness) -> None:
     h, _ = harness, harness.tr("vi")
-    citizen = h.citizen()
-    await consent(h, citizen, "vi")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "vi")
     await citizen.send("xã Cẩm Lộc, huyện Cẩm Xuyên")
     found = await citizen.expect(_("Which one do you mean? Tap it, or type another name."))
     assert any("Xã Cẩm Trung" in b.text and "Cẩm Lộc" in b.text for b in found.iter_buttons())
@@ -154,9 +148,7 @@ async def test_old_and_split_commune_names(harness: Harness) -> None:
 
 async def test_urgent_category_shows_emergency_numbers_first(harness: Harness) -> None:
     h, _ = harness, harness.tr("en")
-    citizen = h.citizen(language_code="en")
-    await consent(h, citizen, "en")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "en")
     await citizen.send("Ky Anh")
     prompt = await citizen.expect("Which one do you mean?")
     await citizen.tap(next(b.text for b in prompt.iter_buttons() if "Kỳ Anh" in b.text))
@@ -171,9 +163,7 @@ async def test_urgent_category_shows_emergency_numbers_first(harness: Harness) -
 
 async def test_complaint_explains_the_procedure_and_needs_identity(harness: Harness) -> None:
     h, _ = harness, harness.tr("en")
-    citizen = h.citizen(language_code="en")
-    await consent(h, citizen, "en")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "en")
     await citizen.send("Thanh Sen")
     await citizen.tap("Phường Thành Sen")
     await citizen.tap("Land")

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from emulator import ScriptedUser
-from storage.models import Petition
 from tests.e2e.conftest import Harness
-
-
-def this_year() -> int:
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
-
-
-async def consent(h: Harness, citizen: ScriptedUser, lang: str, *, announcements: bool = False) -> None:
-    _ = h.tr(lang)
-    await citizen.send("/start")
-    await citizen.expect("🔒")  # the consent form
-    await citizen.tap(_("Handle my petitions"))
-    await h.emulator.wait_for(
-        lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
-    )
-    if announcements:
-        await citizen.tap(_("Send me dialogue schedules and announcements"))
-    await citizen.tap(_("✅ Continue"))
-    await citizen.expect(_("✅ Thank you. Your choices are saved."))
-
-
-async def stored_petition(h: Harness, ticket: str) -> Petition:
-    raw = await h.redis.get(h.keys.petition(ticket))
-    assert raw is not None, ticket
-    return Petition.model_validate_json(raw)
+from tests.e2e.flows import consent, new_petition, stored_petition, this_year
 
 
 async def test_happy_path_in_vietnamese(harness: Harness) -> None:
     h = harness
     _ = h.tr("vi")
-    citizen = h.citizen(language_code="vi")
-    await consent(h, citizen, "vi")
-    await citizen.send("/new")
+    citizen = await new_petition(h, "vi")
     await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
     await citizen.send("cam loc")
     await citizen.expect(_("Which one do you mean? Tap it, or type another name."))
