@@ -15,6 +15,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 
 from bot.config import Settings
 from bot.context import DEPS_KEY, BotApplication, BotContext, Deps
+from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.directory import Directory
@@ -27,6 +28,7 @@ from bot.polling import DurablePoller
 from storage.citizens import CitizenRepository
 from storage.connection import connect
 from storage.keys import Keys
+from storage.officials import OfficialRepository
 from storage.petitions import PetitionRepository
 from storage.sessions import SessionRepository
 from storage.updates import UpdateLog
@@ -37,6 +39,31 @@ log = get_logger(__name__)
 def load_directory(settings: Settings) -> Directory:
     """The province directory named by DIRECTORY_FILE, or the shipped Hà Tĩnh one."""
     return Directory.load(settings.directory_file) if settings.directory_file else Directory.default()
+
+
+def default_officials_file(settings: Settings) -> Path | None:
+    """OFFICIALS_FILE, else the ``officials.yaml`` beside the province file, if there is one."""
+    if settings.officials_file is not None:
+        return settings.officials_file
+    province_file = settings.directory_file or Directory.default_path()
+    candidate = Path(province_file).parent / "officials.yaml"
+    return candidate if candidate.is_file() else None
+
+
+async def ensure_officials_directory(deps: Deps) -> None:
+    """At first start (no officials directory in Redis yet), import the default one, so that every
+    petition has someone to go to. Later changes go through ``python -m bot directory import``."""
+    from bot.domain.officials_directory import import_directory
+
+    if await OfficialRepository(deps.redis, deps.keys).settings() is not None:
+        return
+    path = default_officials_file(deps.settings)
+    if path is None:
+        raise ValueError(
+            "no officials directory: set OFFICIALS_FILE or run 'python -m bot directory import FILE'"
+        )
+    loaded = await import_directory(deps.redis, deps.keys, path, deps.directory)
+    log.info("directory.imported", file=str(path), officials=len(loaded.officials))
 
 
 def build_deps(
@@ -51,6 +78,7 @@ def build_deps(
     clock = clock or SystemClock()
     keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
     petitions = PetitionRepository(redis, keys)
+    cases = CaseService(petitions, OfficialRepository(redis, keys), clock, settings.admin_ids)
     return Deps(
         settings=settings,
         redis=redis,
@@ -59,8 +87,9 @@ def build_deps(
         directory=directory,
         translator=Translator(settings.default_language),
         citizens=CitizenService(CitizenRepository(redis, keys), clock),
-        intake=IntakeService(directory, SessionRepository(redis, keys), petitions, clock),
+        intake=IntakeService(directory, SessionRepository(redis, keys), petitions, clock, router=cases.route),
         petitions=PetitionService(petitions),
+        cases=cases,
         updates=UpdateLog(redis, keys),
     )
 
@@ -112,6 +141,7 @@ class BotRuntime:
             log.info("redis.embedded", data_dir=str(self.embedded.data_dir), port=self.embedded.port)
         self.redis = await connect(url, max_connections=self.settings.max_concurrent_updates * 2 + 8)
         deps = build_deps(self.settings, self.redis, clock=self.clock)
+        await ensure_officials_directory(deps)
         self.application = build_application(deps)
         await self.application.initialize()
         await self.application.bot.delete_webhook(drop_pending_updates=False)

@@ -28,7 +28,8 @@ def _settings() -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot in polling mode until Ctrl-C."""
-    from telegram.error import InvalidToken
+    from redis.exceptions import RedisError
+    from telegram.error import InvalidToken, TelegramError
 
     from bot.app import BotRuntime
 
@@ -40,6 +41,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         asyncio.run(BotRuntime(settings).run())
     except InvalidToken:
         return _fail("TELEGRAM_BOT_TOKEN was rejected by the Bot API (invalid token)", EXIT_CONFIG)
+    except TelegramError as exc:
+        return _fail(
+            f"TELEGRAM_API_URL {settings.api_base} did not answer as a Bot API server: {exc}", EXIT_CONFIG
+        )
+    except RedisError as exc:
+        return _fail(f"Redis failed: {exc}", EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
         pass
     return 0
@@ -71,6 +78,79 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_directory(args: argparse.Namespace) -> int:
+    """``directory import FILE [--dry-run]`` / ``directory export [--out FILE]``: the officials directory.
+
+    Uses REDIS_URL, or the embedded Redis in DATA_DIR like ``run`` when it is not set.
+    """
+    from pathlib import Path
+
+    from bot.app import load_directory
+    from bot.domain.officials_directory import (
+        OfficialsDirectoryError,
+        export_directory,
+        import_directory,
+        load_officials_directory,
+        parse_officials_directory,
+    )
+    from bot.embedded_redis import EmbeddedRedis
+    from storage.connection import connect
+    from storage.keys import Keys
+
+    settings = _settings()
+    directory = load_directory(settings)
+    if args.action == "import":  # validate before touching (or starting) Redis
+        try:
+            loaded = load_officials_directory(Path(args.file), directory)
+        except OfficialsDirectoryError as exc:
+            return _fail(str(exc), EXIT_CONFIG)
+        if args.dry_run:
+            print(f"{loaded.summary('valid:')} (dry run: nothing written)")
+            return 0
+
+    async def work() -> str | None:
+        url = str(settings.redis_url) if settings.redis_url else None
+        embedded: EmbeddedRedis | None = None
+        if url is None:
+            embedded = EmbeddedRedis(Path(settings.data_dir))
+            url = await asyncio.to_thread(embedded.start)
+        # A server adopted from a running bot must keep running: stop only the one started here.
+        started_here = embedded is not None and embedded._process is not None
+        try:
+            redis = await connect(url, max_connections=4)
+            try:
+                keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
+                if args.action == "import":
+                    loaded = await import_directory(redis, keys, Path(args.file), directory)
+                    return loaded.summary()
+                return await export_directory(redis, keys)
+            finally:
+                await redis.aclose()
+        finally:
+            if embedded is not None and started_here:
+                await asyncio.to_thread(embedded.stop)
+
+    try:
+        result = asyncio.run(work())
+    except OfficialsDirectoryError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    if args.action == "import":
+        print(result)
+        return 0
+    if result is None:
+        return _fail("no officials directory in Redis yet (load one with: directory import FILE)", 1)
+    try:
+        parse_officials_directory(result, directory, name="export")
+    except OfficialsDirectoryError as exc:  # e.g. a deactivated official whose unit was removed
+        print(f"tiengdan: warning: the export will not import as is: {exc}", file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(result, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
@@ -79,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     health = sub.add_parser("health", help="exit 0 if the running bot polled recently")
     health.set_defaults(func=cmd_health)
+    officials = sub.add_parser("directory", help="import or export the officials directory (YAML)")
+    officials.set_defaults(func=cmd_directory)
+    actions = officials.add_subparsers(dest="action", required=True)
+    importing = actions.add_parser("import", help="validate FILE and install it in Redis (all or nothing)")
+    importing.add_argument(
+        "file", metavar="FILE", help="officials directory YAML (bot/provinces/OFFICIALS.md)"
+    )
+    importing.add_argument("--dry-run", action="store_true", help="only validate FILE; touch nothing")
+    exporting = actions.add_parser("export", help="print the officials directory stored in Redis as YAML")
+    exporting.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     return parser
 
 

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     default_language: str = "vi"
     directory_file: Path | None = None
+    officials_file: Path | None = None
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -46,7 +47,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("directory_file")
+    @field_validator("directory_file", "officials_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
@@ -32,6 +33,7 @@ class Deps:
     citizens: CitizenService
     intake: IntakeService
     petitions: PetitionService
+    cases: CaseService
     updates: UpdateLog
 
 

@@ -11,7 +11,10 @@ __all__ = [
     "DescriptionTooShort",
     "DomainError",
     "DraftIncomplete",
+    "EvidenceRequired",
+    "NotAllowed",
     "NotYourContact",
+    "NoteRequired",
     "StaleAction",
     "StorageUnavailable",
     "TooManyAttachments",
@@ -67,6 +70,18 @@ class TooManyAttachments(DomainError):
 
 class NotYourContact(DomainError):
     """A contact card of someone else was shared instead of the citizen's own."""
+
+
+class NotAllowed(DomainError):
+    """The user may not do this (not the assignee, a supervisor of theirs, or an admin)."""
+
+
+class NoteRequired(DomainError):
+    """The action needs a written note (reply, reason, resolution)."""
+
+
+class EvidenceRequired(DomainError):
+    """Resolving this category needs a photo or document of the result."""
 
 
 class DraftIncomplete(DomainError):

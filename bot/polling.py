@@ -13,14 +13,17 @@ import contextlib
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from bot.context import BotApplication
 from bot.logs import get_logger
+from storage.connection import StorageUnavailable
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
+STORAGE_FAILURES_KEY = "storage_failures"  # where the error handler reports updates that lacked storage
 
 
 def serial_key(update: Update) -> str:
@@ -50,6 +53,10 @@ class DurablePoller:
         self._poll_timeout = poll_timeout
         self._limit = limit
         self._stopping = asyncio.Event()
+        # Update ids whose handling failed for want of storage in this process: not marked handled,
+        # retried. Transient bookkeeping of the current batch, not user state.
+        self.storage_failures: set[int] = set()
+        application.bot_data[STORAGE_FAILURES_KEY] = self.storage_failures
 
     def stop(self) -> None:
         """Ask the loop to finish after the batch in hand."""
@@ -75,12 +82,31 @@ class DurablePoller:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
-            await self._log.beat(datetime.now(UTC).isoformat())
             if not updates:
+                await self._beat()
                 continue
-            await self.handle_batch(updates)
+            # Handle the batch, then confirm it; while storage fails, retry the same batch (what was
+            # handled is skipped) without confirming anything.
+            while not self._stopping.is_set():
+                try:
+                    await self.handle_batch(updates)
+                    await self._log.set_offset(updates[-1].update_id + 1)
+                    break
+                except (RedisError, StorageUnavailable, OSError) as exc:
+                    log.error(
+                        "polling.storage_unavailable", error=type(exc).__name__, detail=str(exc), wait=backoff
+                    )
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+            backoff = 1.0
             offset = updates[-1].update_id + 1
-            await self._log.set_offset(offset)
+            await self._beat()
+
+    async def _beat(self) -> None:
+        try:
+            await self._log.beat(datetime.now(UTC).isoformat())
+        except (RedisError, OSError) as exc:
+            log.warning("polling.heartbeat_failed", error=type(exc).__name__)
 
     async def _fetch(self, offset: int) -> tuple[Update, ...]:
         fetch = asyncio.ensure_future(
@@ -110,7 +136,12 @@ class DurablePoller:
         lanes: dict[str, list[Update]] = defaultdict(list)
         for update in updates:
             lanes[serial_key(update)].append(update)
-        await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
+        results = await asyncio.gather(
+            *(self._handle_lane(lane) for lane in lanes.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _handle_lane(self, lane: list[Update]) -> None:
         for update in lane:
@@ -122,5 +153,9 @@ class DurablePoller:
         if await self._log.is_handled(update.update_id):
             log.info("update.skipped_duplicate", update_id=update.update_id)
             return
+        self.storage_failures.discard(update.update_id)
         await self._app.process_update(update)
+        if update.update_id in self.storage_failures:
+            # The handler could not reach Redis (the error handler told the user): do not confirm it.
+            raise StorageUnavailable(f"update {update.update_id} failed for want of storage")
         await self._log.mark_handled(update.update_id)

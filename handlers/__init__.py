@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from handlers.citizen import intake, messages, my, start
 from handlers.errors import on_error
 from handlers.group import on_group_start
+from handlers.official import cases
 
 PRIVATE = filters.ChatType.PRIVATE
 # New messages only: an edited message is not a new answer (see messages.on_edited).
@@ -33,10 +34,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("language", start.on_language, filters=PRIVATE),
             CommandHandler("help", start.on_help, filters=PRIVATE),
             CommandHandler("privacy", start.on_privacy, filters=PRIVATE),
+            CommandHandler("inbox", cases.on_inbox, filters=PRIVATE),
             CallbackQueryHandler(start.on_consent_button, pattern=r"^c:"),
             CallbackQueryHandler(start.on_language_button, pattern=r"^l:"),
             CallbackQueryHandler(intake.on_intake_button, pattern=r"^i:"),
             CallbackQueryHandler(my.on_my_button, pattern=r"^m:"),
+            CallbackQueryHandler(cases.on_case_button, pattern=r"^o:"),
             CallbackQueryHandler(messages.on_stale_button),
             MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, messages.on_edited),
             MessageHandler(PRIVATE_NEW & filters.COMMAND, messages.on_unknown_command),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
@@ -16,6 +18,39 @@ CHANNEL = "tg"
 TELEGRAM_TEXT_LIMIT = 4096
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji can count 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_len(html_text: str) -> int:
+    """What an HTML message counts towards the 4096 limit: its text after entity parsing."""
+    return utf16_len(html.unescape(_TAG.sub("", html_text)))
+
+
+def clip_utf16(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` UTF-16 units."""
+    if utf16_len(text) <= limit:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
+class Screen(NamedTuple):
+    """A message to show, and optionally a message to send before it (a long description)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    preface: str | None = None
 
 
 def esc(text: object) -> str:
@@ -87,3 +122,17 @@ async def close_keyboard(update: Update, summary: str | None = None) -> None:
             await query.message.edit_reply_markup(reply_markup=None)
     except BadRequest:
         pass  # already edited or too old: nothing to close
+
+
+async def send_screen(update: Update, screen: Screen) -> None:
+    """Send the preface (if any), then the screen."""
+    if screen.preface:
+        await send(update, screen.preface)
+    await send(update, screen.text, screen.markup)
+
+
+async def edit_screen(update: Update, screen: Screen) -> None:
+    """Replace the pressed message with the screen (a preface goes as a new message first)."""
+    if screen.preface:
+        await send(update, screen.preface)
+    await edit_or_send(update, screen.text, screen.markup)

@@ -19,6 +19,13 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``idx:petitions:created`` | zset | none | all tickets by created time |
 | ``updates:handled`` | zset | trimmed | Telegram update_ids already handled, score = update_id |
 | ``updates:offset`` | string (int) | none | the next getUpdates offset to confirm |
+| ``official:<id>`` | string (JSON) | none | an official (role, unit, coverage, Telegram id) |
+| ``officials`` | set | none | every official's id |
+| ``official:by-telegram:<tg id>`` | string | none | the official a Telegram user is |
+| ``unit:<key>`` / ``units`` | string (JSON) / set | none | units and their answer templates |
+| ``directory:settings`` | string (JSON) | none | fallback desk, categories that need evidence |
+| ``invite:<code>`` | string (JSON) | 7 days | a single-use onboarding link |
+| ``idx:petitions:assignee:<id>`` | zset | none | open tickets of an official, score = created time |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
@@ -105,3 +112,35 @@ class Keys:
     def poller_heartbeat(self) -> str:
         """Refreshed by the polling loop; its absence means the bot is not polling."""
         return f"{self._p}:heartbeat:poller"
+
+    def official(self, official_id: str) -> str:
+        """One official."""
+        return f"{self._p}:official:{official_id}"
+
+    def officials(self) -> str:
+        """The set of every official's id."""
+        return f"{self._p}:officials"
+
+    def official_by_telegram(self, telegram_id: int) -> str:
+        """Which official a Telegram user is."""
+        return f"{self._p}:official:by-telegram:{telegram_id}"
+
+    def unit(self, key: str) -> str:
+        """One unit."""
+        return f"{self._p}:unit:{key}"
+
+    def units(self) -> str:
+        """The set of every unit's key."""
+        return f"{self._p}:units"
+
+    def directory_settings(self) -> str:
+        """Routing settings of the officials directory."""
+        return f"{self._p}:directory:settings"
+
+    def invite(self, code: str) -> str:
+        """A single-use onboarding invitation."""
+        return f"{self._p}:invite:{code}"
+
+    def open_petitions_by_assignee(self, official_id: str) -> str:
+        """Index: the open tickets assigned to an official."""
+        return f"{self._p}:idx:petitions:assignee:{official_id}"

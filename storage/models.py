@@ -110,6 +110,18 @@ class Step(StrEnum):
     CONFIRM = "confirm"
 
 
+class CaseInput(Stored):
+    """A case action waiting for the text (or file) that completes it: an official's reply, reason or
+    resolution note, or a citizen's additional information."""
+
+    ticket: str
+    action: str
+    version: int
+    target_official_id: str | None = None
+    note: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+
 class Session(Stored):
     """A citizen's conversation state: the step, the draft and what the step needs to resume."""
 
@@ -121,6 +133,7 @@ class Session(Stored):
     consent_choices: dict[ConsentPurpose, bool] = Field(default_factory=dict)
     after_consent: Literal["new", "menu"] = "menu"
     pending_type: str | None = None
+    case_input: CaseInput | None = None
     updated_at: datetime
 
 
@@ -145,13 +158,15 @@ class PetitionStatus(StrEnum):
 
 
 class HistoryEntry(Stored):
-    """Who did what to a petition, and when."""
+    """Who did what to a petition, and when. ``actor`` is ``citizen``, ``system`` or ``official:<id>``."""
 
     at: datetime
     actor: str
     action: str
     status: PetitionStatus | None = None
     note: str | None = None
+    assignee_id: str | None = None
+    internal: bool = False
 
 
 class Petition(Stored):
@@ -175,3 +190,59 @@ class Petition(Stored):
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry] = Field(default_factory=list)
+    assignee_id: str | None = None
+    routed_by: str | None = None
+    version: int = 1
+    resolution: str | None = None
+    resolution_attachments: list[Attachment] = Field(default_factory=list)
+    topic_chat_id: int | None = None
+    topic_thread_id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether officials still have to act on it."""
+        return self.status.open311 == "open"
+
+
+class Role(StrEnum):
+    """What an official may do: act on their cases; also their subordinates'; everything."""
+
+    OFFICIAL = "official"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class UnitKind(StrEnum):
+    """Kinds of unit that receive petitions."""
+
+    COMMUNE = "commune"
+    DEPARTMENT = "department"
+    BOARD = "board"
+
+
+class Unit(Stored):
+    """A commune People's Committee, a provincial department, the citizen-reception board..."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$")
+    name: str
+    kind: UnitKind
+    templates: list[str] = Field(default_factory=list)
+
+
+class Official(Stored):
+    """Someone who receives and handles petitions. ``id`` is short: it travels in callback data."""
+
+    schema_version: Literal[1] = 1
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$")
+    telegram_id: int | None = None
+    name: str
+    title: str
+    unit: str
+    role: Role = Role.OFFICIAL
+    supervisor_id: str | None = None
+    localities: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    priority: int = 0
+    is_active: bool = True
+    is_fallback: bool = False
+    team_chat_id: int | None = None

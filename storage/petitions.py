@@ -22,6 +22,7 @@ class PetitionRepository:
         self._redis = redis
         self._keys = keys
         self._create = redis.register_script(load_script("create_petition.lua"))
+        self._update = redis.register_script(load_script("update_petition.lua"))
 
     async def create(
         self, petition: Petition, *, ticket_prefix: str, year: int, session: Session
@@ -36,6 +37,8 @@ class PetitionRepository:
             self._keys.petitions_by_status(petition.status),
             self._keys.petitions_by_time(),
         ]
+        if petition.assignee_id is not None:
+            index_keys.append(self._keys.open_petitions_by_assignee(petition.assignee_id))
         keys = [
             self._keys.petition_counter(year),
             self._keys.petition_by_draft(petition.draft_id),
@@ -54,6 +57,61 @@ class PetitionRepository:
         ]
         ticket, created = await self._create(keys=keys, args=args)
         return str(ticket), bool(int(created))
+
+    async def update(self, before: Petition, after: Petition) -> bool:
+        """Store ``after`` if the petition is still at ``before.version`` (``after.version`` must be
+        the next one); move its index entries. False when someone changed it first."""
+        if after.version != before.version + 1:
+            raise ValueError("after.version must be before.version + 1")
+        placeholder = self._keys.open_petitions_by_assignee("-")
+        old_open = (
+            self._keys.open_petitions_by_assignee(before.assignee_id) if before.assignee_id else placeholder
+        )
+        new_open = (
+            self._keys.open_petitions_by_assignee(after.assignee_id) if after.assignee_id else placeholder
+        )
+        result = await self._update(
+            keys=[
+                self._keys.petition(before.id),
+                self._keys.petitions_by_status(before.status),
+                self._keys.petitions_by_status(after.status),
+                old_open,
+                new_open,
+            ],
+            args=[
+                str(before.version),
+                after.model_dump_json(),
+                before.id,
+                after.created_at.timestamp(),
+                "1" if after.is_open and after.assignee_id else "0",
+            ],
+        )
+        if int(result) == -1:
+            raise KeyError(before.id)
+        return int(result) == 1
+
+    async def open_tickets_of(self, official_ids: list[str]) -> list[str]:
+        """Open tickets assigned to any of these officials, oldest first."""
+        return await self._merge_indexes([self._keys.open_petitions_by_assignee(i) for i in official_ids])
+
+    async def tickets_with_status(self, statuses: list[str]) -> list[str]:
+        """Tickets currently in any of these statuses, oldest first."""
+        return await self._merge_indexes([self._keys.petitions_by_status(s) for s in statuses])
+
+    async def _merge_indexes(self, index_keys: list[str]) -> list[str]:
+        scored: dict[str, float] = {}
+        for key in index_keys:
+            entries: list[tuple[str, float]] = await self._redis.zrange(key, 0, -1, withscores=True)  # type: ignore[assignment]
+            for ticket, score in entries:
+                scored[str(ticket)] = float(score)
+        return sorted(scored, key=lambda t: (scored[t], t))
+
+    async def get_many(self, tickets: list[str]) -> list[Petition]:
+        """Petitions in the order asked (missing ones skipped)."""
+        if not tickets:
+            return []
+        raws = await self._redis.mget([self._keys.petition(t) for t in tickets])
+        return [Petition.model_validate_json(raw) for raw in raws if raw]
 
     async def get(self, ticket: str) -> Petition | None:
         """The petition with that ticket, or None."""

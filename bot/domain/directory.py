@@ -694,6 +694,11 @@ class Directory:
             other_channels=(LocalizedText(_clean(t.vi), _clean(t.en)) for t in model.other_channels),
         )
 
+    @staticmethod
+    def default_path() -> Path:
+        """Where the shipped Hà Tĩnh province file is."""
+        return _DEFAULT_FILE
+
     @classmethod
     def default(cls) -> Directory:
         """The shipped Hà Tĩnh directory (loaded once, then shared)."""

@@ -9,11 +9,13 @@ changes it, and the caller stores it again — so a restarted bot continues at t
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory, PetitionType
+from bot.domain.routing import RouteDecision
 from bot.errors import (
     DescriptionEmpty,
     DescriptionTooLong,
@@ -34,12 +36,16 @@ INTAKE_STEPS = (Step.LOCALITY, Step.CATEGORY, Step.TYPE, Step.DESCRIPTION, Step.
 EDITABLE_STEPS = INTAKE_STEPS
 
 
+Router = Callable[[str, str], Awaitable[RouteDecision]]
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """The result of Confirm: the ticket, and whether this press created it."""
+    """The result of Confirm: the ticket, whether this press created it, and who it went to."""
 
     ticket: str
     created: bool
+    route: RouteDecision | None = None
 
 
 def draft_tag(draft: Draft) -> str:
@@ -78,8 +84,10 @@ class IntakeService:
         sessions: SessionRepository,
         petitions: PetitionRepository,
         clock: Clock,
+        router: Router | None = None,
     ) -> None:
         self.directory = directory
+        self._router = router
         self._sessions = sessions
         self._petitions = petitions
         self._clock = clock
@@ -245,6 +253,18 @@ class IntakeService:
             raise DraftIncomplete(next_step(draft))
         assert draft.locality_code and draft.category and draft.type and draft.description
         now = self._clock.now()
+        decision = await self._router(draft.locality_code, draft.category) if self._router else None
+        history = [HistoryEntry(at=now, actor="citizen", action="submitted", status=PetitionStatus.SUBMITTED)]
+        if decision is not None:
+            history.append(
+                HistoryEntry(
+                    at=now,
+                    actor="system",
+                    action="routed",
+                    note=decision.rule.value,
+                    assignee_id=decision.official_id,
+                )
+            )
         petition = Petition(
             id="",
             citizen_id=citizen_id,
@@ -276,7 +296,7 @@ class IntakeService:
             session=after,
         )
         self.cancel(session)
-        return Submission(ticket=ticket, created=created)
+        return Submission(ticket=ticket, created=created, route=decision if created else None)
 
     async def ticket_for_draft(self, tag: str) -> str | None:
         """The ticket of an already submitted draft (Confirm pressed again, or a redelivered update)."""

@@ -8,6 +8,7 @@ from bot import callbacks
 from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
 from bot.domain.directory import PetitionType
+from bot.domain.intake import ATTACHMENTS_MAX
 from bot.errors import (
     DescriptionEmpty,
     DescriptionTooLong,
@@ -18,9 +19,20 @@ from bot.errors import (
     TooManyAttachments,
     UnknownChoice,
 )
+from bot.i18n import N_
 from bot.logs import get_logger
 from handlers.citizen import views
-from handlers.common import CHANNEL, Turn, begin, close_keyboard, edit_or_send, esc, send
+from handlers.common import (
+    CHANNEL,
+    Turn,
+    begin,
+    close_keyboard,
+    edit_or_send,
+    edit_screen,
+    esc,
+    send,
+    send_screen,
+)
 from storage.models import Attachment, Step
 
 log = get_logger(__name__)
@@ -50,7 +62,7 @@ async def prompt_current_step(update: Update, turn: Turn) -> None:
         formal = draft.type is not None and PetitionType(draft.type).is_formal
         await send(update, *views.contact_prompt(_, draft, formal))
     elif session.step == Step.CONFIRM:
-        await send(update, *views.summary(_, draft, directory))
+        await send_screen(update, views.summary(_, draft, directory))
 
 
 async def start_or_resume(update: Update, turn: Turn) -> None:
@@ -87,6 +99,11 @@ async def on_cancel(update: Update, context: BotContext) -> None:
 async def cancel(update: Update, turn: Turn) -> None:
     """Discard the draft and say so."""
     _ = turn._
+    if turn.session.case_input is not None:
+        turn.session.case_input = None
+        await turn.save()
+        await send(update, _("Cancelled."), views.main_menu(_))
+        return
     if turn.session.step == Step.CONSENT:
         turn.session.step = Step.IDLE
         await turn.save()
@@ -111,6 +128,9 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
     _ = turn._
     if data is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    if not has_petition_consent(turn.citizen):
+        await query.answer(_("Please answer the consent request first: send /start."), show_alert=True)
         return
     action, tag, arg = data.action, data.arg(0), data.arg(1)
     intake = turn.deps.intake
@@ -173,7 +193,7 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             intake.check_tag(session, tag, Step.CONFIRM)
             await query.answer()
             await turn.save()
-            await edit_or_send(update, *views.edit_menu(_, draft, turn.deps.directory))
+            await edit_screen(update, views.edit_menu(_, draft, turn.deps.directory))
             return
         elif action == "ef":
             intake.check_tag(session, tag, Step.CONFIRM)
@@ -259,6 +279,31 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
     await query.answer(_("Sent!"))
     await close_keyboard(update)
     await send(update, views.submitted_text(_, submission.ticket, locality), views.main_menu(_))
+    if submission.created:
+        await hand_over(update, turn, submission.ticket)
+
+
+async def hand_over(update: Update, turn: Turn, ticket: str) -> None:
+    """Send the new case to its official; tell the admins when it went to the fallback desk."""
+    from handlers import notify
+
+    petition = await turn.deps.cases.get(ticket)
+    bot = update.get_bot()
+    await notify.deliver_case(bot, turn.deps, petition, header_text=N_("📥 A new petition for you."))
+    if petition.routed_by == "fallback":
+        locality = turn.deps.directory.locality(petition.locality_code)
+        category = turn.deps.directory.category(petition.category)
+        await notify.tell_admins(
+            bot,
+            turn.deps,
+            N_(
+                "ℹ️ No official covers {place} for {topic}: {ticket} went to the fallback desk. Consider adding "
+                "coverage to the directory."
+            ),
+            place=esc(locality.name if locality else petition.locality_code),
+            topic=esc(category.name_en if category else petition.category),
+            ticket=esc(petition.id),
+        )
 
 
 async def on_step_text(update: Update, turn: Turn, text: str) -> None:
@@ -354,11 +399,6 @@ async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment,
             await _set_description(update, turn, caption)
             return
         session.step = Step.ATTACHMENTS
-    if session.step != Step.ATTACHMENTS:
-        await turn.save()
-        await send(update, _("Thanks — you can add photos, files and locations a little later, at step 5."))
-        await prompt_current_step(update, turn)
-        return
     try:
         count = intake.add_attachment(session, attachment)
     except TooManyAttachments as exc:
@@ -369,6 +409,15 @@ async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment,
                 max=exc.maximum
             ),
         )
+        return
+    if session.step != Step.ATTACHMENTS:
+        # Sent ahead of (or after) the attachments step: keep it with the draft, then carry on.
+        await turn.save()
+        await send(
+            update,
+            _("📎 Kept with your petition ({count} of {max}).").format(count=count, max=ATTACHMENTS_MAX),
+        )
+        await prompt_current_step(update, turn)
         return
     await turn.save()
     assert session.draft is not None

@@ -7,7 +7,7 @@ from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
-from handlers.citizen import views
+from handlers.citizen import followup, views
 from handlers.citizen.intake import (
     cancel,
     on_new,
@@ -19,6 +19,7 @@ from handlers.citizen.intake import (
 from handlers.citizen.my import on_my
 from handlers.citizen.start import ask_consent, on_help, on_language
 from handlers.common import Turn, begin, send
+from handlers.official.cases import on_official_input
 from storage.models import Attachment, AttachmentKind, Step
 
 
@@ -33,12 +34,32 @@ def _menu_action(turn: Turn, text: str) -> str | None:
     return None
 
 
+async def _case_conversation(
+    update: Update, turn: Turn, text: str | None, attachment: Attachment | None, message: Message
+) -> bool:
+    """Handle a message that continues a case conversation; False when it is not one."""
+    pending = turn.session.case_input
+    if pending is not None and pending.action == followup.CITIZEN_INFO:
+        await followup.relay_info(update, turn, pending.ticket, text, attachment, message)
+        return True
+    if pending is not None:
+        await on_official_input(update, turn, text, attachment, message)
+        return True
+    ticket = followup.ticket_replied_to(message, update.get_bot().id)
+    if ticket is not None and (text or attachment) and turn.session.step in (Step.IDLE, Step.CONSENT):
+        await followup.relay_info(update, turn, ticket, text, attachment, message)
+        return True
+    return False
+
+
 async def on_text(update: Update, context: BotContext) -> None:
     """Plain text: a menu button, an answer to the current step, or guidance."""
     message = update.effective_message
     assert message is not None and message.text is not None
     turn = await begin(update, context)
     action = _menu_action(turn, message.text)
+    if action is None and await _case_conversation(update, turn, message.text, None, message):
+        return
     if action == views.MENU_NEW:
         await on_new(update, context)
     elif action == views.MENU_MY:
@@ -136,6 +157,8 @@ async def on_media(update: Update, context: BotContext) -> None:
     assert message is not None
     turn = await begin(update, context)
     attachment = attachment_of(message)
+    if attachment is not None and await _case_conversation(update, turn, None, attachment, message):
+        return
     if attachment is None or turn.session.draft is None or turn.session.step in (Step.IDLE, Step.CONSENT):
         await turn.save()
         await send(

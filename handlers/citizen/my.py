@@ -7,8 +7,8 @@ from telegram import Update
 from bot import callbacks
 from bot.context import BotContext
 from bot.errors import StaleAction
-from handlers.citizen import views
-from handlers.common import begin, edit_or_send, send
+from handlers.citizen import followup, views
+from handlers.common import begin, edit_or_send, edit_screen, send
 
 
 async def on_my(update: Update, context: BotContext) -> None:
@@ -27,7 +27,7 @@ async def on_my_button(update: Update, context: BotContext) -> None:
     data = callbacks.parse(query.data)
     turn = await begin(update, context)
     _ = turn._
-    if data is None or data.action not in ("p", "o"):
+    if data is None or data.action not in ("p", "o", "ai"):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     if data.action == "p":
@@ -43,4 +43,15 @@ async def on_my_button(update: Update, context: BotContext) -> None:
         await query.answer(_("This petition was not found."), show_alert=True)
         return
     await query.answer()
-    await edit_or_send(update, *views.petition_detail(_, petition, turn.deps.directory, back))
+    if data.action == "ai":
+        if not petition.is_open:
+            await send(
+                update,
+                _("{ticket} is closed, so nothing can be added. Send /new for a new petition.").format(
+                    ticket=petition.id
+                ),
+            )
+            return
+        await followup.ask_for_info(update, turn, petition)
+        return
+    await edit_screen(update, views.petition_detail(_, petition, turn.deps.directory, back))

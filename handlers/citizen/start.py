@@ -90,6 +90,9 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     then = turn.session.after_consent
     turn.session.step = Step.IDLE
     turn.session.after_consent = "menu"
+    if not record.allows(ConsentPurpose.PETITIONS):
+        turn.deps.intake.cancel(turn.session)  # without consent no draft is kept either
+        turn.session.case_input = None
     await turn.save()
     await query.answer()
     await close_keyboard(

@@ -20,7 +20,7 @@ from bot.domain.intake import (
 )
 from bot.domain.petitions import PetitionPage
 from bot.i18n import N_, Gettext
-from handlers.common import esc
+from handlers.common import Screen, clip_utf16, esc, visible_len
 from storage.models import (
     AttachmentKind,
     ConsentPurpose,
@@ -34,7 +34,8 @@ from storage.models import (
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LOCALITIES_PER_PAGE = 8
-DESCRIPTION_PREVIEW = 3000  # keeps the summary far below Telegram's 4096 characters
+TELEGRAM_LIMIT = 4096
+HISTORY_SHOWN = 15
 
 # Reply-keyboard labels of the main menu: matched back to actions in every language.
 MENU_NEW = N_("📝 New petition")
@@ -72,6 +73,14 @@ STATUS_LABELS = {
 }
 HISTORY_ACTIONS = {
     "submitted": N_("You sent the petition"),
+    "routed": N_("Forwarded to the responsible official"),
+    "accepted": N_("Accepted"),
+    "replied": N_("The official answered"),
+    "asked_info": N_("The official asked for more information"),
+    "transferred": N_("Transferred to another official"),
+    "resolved": N_("Resolved"),
+    "rejected": N_("Not accepted"),
+    "citizen_info": N_("You added information"),
 }
 STEP_TITLES = {
     Step.LOCALITY: N_("Place"),
@@ -324,7 +333,7 @@ def locality_results(
         text = _(
             "I could not find a commune or ward called «{query}». Check the spelling, type another name, "
             "or browse the list."
-        ).format(query=esc(search.query))
+        ).format(query=esc(search.query if len(search.query) <= 80 else search.query[:80] + "…"))
     else:
         text = _("Which one do you mean? Tap it, or type another name.")
     for match in search.matches:
@@ -515,16 +524,7 @@ def contact_summary(_: Gettext, *, is_anonymous: bool, name: str | None, phone: 
     return ", ".join(esc(part) for part in (name, phone) if part)
 
 
-def summary(_: Gettext, draft: Draft, directory: Directory) -> tuple[str, InlineKeyboardMarkup]:
-    """The whole draft, with Send / Edit / Cancel."""
-    text = "\n".join(_summary_lines(_, draft, directory)) + "\n\n" + _("Is everything right? Tap Send.")
-    markup = InlineKeyboardMarkup(
-        [
-            [button(_("✅ Send"), _intake(draft, "ok"))],
-            [button(_("✏️ Edit"), _intake(draft, "ed")), button(_("✖️ Cancel"), _intake(draft, "cx"))],
-        ]
-    )
-    return text, markup
+DESCRIPTION_MARK = "\x00DESCRIPTION\x00"
 
 
 def _field_lines(
@@ -534,31 +534,34 @@ def _field_lines(
     locality_code: str | None,
     category: str | None,
     petition_type: str | None,
-    description: str | None,
 ) -> list[str]:
     locality = directory.locality(locality_code) if locality_code else None
     category_obj = directory.category(category) if category else None
     type_label = _(TYPE_LABELS[PetitionType(petition_type)]) if petition_type else "—"
-    text = description or ""
-    if len(text) > DESCRIPTION_PREVIEW:
-        text = text[:DESCRIPTION_PREVIEW] + "…"
     return [
         "📍 {} {}".format(_("Place:"), esc(locality.name) if locality else "—"),
         "🗂 {} {}".format(_("Topic:"), esc(category_obj.name(_.lang)) if category_obj else "—"),
         "📌 {} {}".format(_("Kind:"), type_label),
-        "📝 {}\n<blockquote>{}</blockquote>".format(_("Description:"), esc(text)),
+        "📝 {}\n{}".format(_("Description:"), DESCRIPTION_MARK),
     ]
+
+
+def with_description(_: Gettext, text: str, description: str, markup: InlineKeyboardMarkup | None) -> Screen:
+    """Put the description where the mark is; when the whole would exceed Telegram's 4096 units, send
+    the description, exactly, as a message of its own before the screen."""
+    full = text.replace(DESCRIPTION_MARK, "<blockquote>{}</blockquote>".format(esc(description)))
+    if visible_len(full) <= TELEGRAM_LIMIT:
+        return Screen(full, markup)
+    short = text.replace(DESCRIPTION_MARK, "<i>{}</i>".format(_("(in the message above)")))
+    if visible_len(short) > TELEGRAM_LIMIT:
+        short = clip_utf16(short, TELEGRAM_LIMIT - 1)
+    return Screen(short, markup, preface="📝 " + esc(description))
 
 
 def _summary_lines(_: Gettext, draft: Draft, directory: Directory) -> list[str]:
     lines = ["<b>{}</b>".format(_("Please check your petition")), ""]
     lines += _field_lines(
-        _,
-        directory,
-        locality_code=draft.locality_code,
-        category=draft.category,
-        petition_type=draft.type,
-        description=draft.description,
+        _, directory, locality_code=draft.locality_code, category=draft.category, petition_type=draft.type
     )
     lines.append("📎 {} {}".format(_("Attachments:"), attachments_summary(_, draft)))
     lines.append(
@@ -572,7 +575,19 @@ def _summary_lines(_: Gettext, draft: Draft, directory: Directory) -> list[str]:
     return lines
 
 
-def edit_menu(_: Gettext, draft: Draft, directory: Directory) -> tuple[str, InlineKeyboardMarkup]:
+def summary(_: Gettext, draft: Draft, directory: Directory) -> Screen:
+    """The whole draft, with Send / Edit / Cancel."""
+    text = "\n".join(_summary_lines(_, draft, directory)) + "\n\n" + _("Is everything right? Tap Send.")
+    markup = InlineKeyboardMarkup(
+        [
+            [button(_("✅ Send"), _intake(draft, "ok"))],
+            [button(_("✏️ Edit"), _intake(draft, "ed")), button(_("✖️ Cancel"), _intake(draft, "cx"))],
+        ]
+    )
+    return with_description(_, text, draft.description or "", markup)
+
+
+def edit_menu(_: Gettext, draft: Draft, directory: Directory) -> Screen:
     """Which field to change."""
     fields = [
         button(f"📍 {_(STEP_TITLES[Step.LOCALITY])}", _intake(draft, "ef", Step.LOCALITY.value)),
@@ -585,7 +600,7 @@ def edit_menu(_: Gettext, draft: Draft, directory: Directory) -> tuple[str, Inli
     rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
     rows.append([button(_("◀️ Back to the summary"), _intake(draft, "bs"))])
     text = "\n".join(_summary_lines(_, draft, directory)) + "\n\n" + _("What would you like to change?")
-    return text, InlineKeyboardMarkup(rows)
+    return with_description(_, text, draft.description or "", InlineKeyboardMarkup(rows))
 
 
 def submitted_text(_: Gettext, ticket: str, locality: Locality | None) -> str:
@@ -632,10 +647,8 @@ def my_list(_: Gettext, page: PetitionPage, directory: Directory) -> tuple[str, 
     return "\n".join(lines).rstrip(), InlineKeyboardMarkup(rows)
 
 
-def petition_detail(
-    _: Gettext, petition: Petition, directory: Directory, back_page: int
-) -> tuple[str, InlineKeyboardMarkup]:
-    """One petition with its history."""
+def petition_detail(_: Gettext, petition: Petition, directory: Directory, back_page: int) -> Screen:
+    """One petition with its (most recent) history."""
     lines = [f"<b>{esc(petition.id)}</b> — {_(STATUS_LABELS[petition.status])}", ""]
     lines += _field_lines(
         _,
@@ -643,7 +656,6 @@ def petition_detail(
         locality_code=petition.locality_code,
         category=petition.category,
         petition_type=petition.type,
-        description=petition.description,
     )
     if petition.attachments:
         draft_like = Draft(id="x", started_at=petition.created_at, attachments=petition.attachments)
@@ -660,12 +672,20 @@ def petition_detail(
         )
     )
     lines += ["", "<b>{}</b>".format(_("History"))]
-    for entry in petition.history:
+    entries = [e for e in petition.history if not e.internal]
+    if len(entries) > HISTORY_SHOWN:
+        lines.append(_("… {count} earlier steps").format(count=len(entries) - HISTORY_SHOWN))
+        entries = entries[-HISTORY_SHOWN:]
+    for entry in entries:
         action = HISTORY_ACTIONS.get(entry.action)
         label = _(action) if action else esc(entry.action)
-        note = f": {esc(entry.note)}" if entry.note else ""
+        note = ""
+        if entry.note and entry.action not in ("routed",):
+            short = entry.note if len(entry.note) <= 200 else entry.note[:200] + "…"
+            note = f": {esc(short)}"
         lines.append(f"• {local_time(entry.at)} — {label}{note}")
-    markup = InlineKeyboardMarkup(
-        [[button(_("◀️ Back to my petitions"), callbacks.build("m", "p", back_page))]]
-    )
-    return "\n".join(lines), markup
+    rows = []
+    if petition.is_open:
+        rows.append([button(_("➕ Add information"), callbacks.build("m", "ai", petition.id))])
+    rows.append([button(_("◀️ Back to my petitions"), callbacks.build("m", "p", back_page))])
+    return with_description(_, "\n".join(lines), petition.description, InlineKeyboardMarkup(rows))

@@ -20,6 +20,14 @@ def test_key_strings_are_stable() -> None:
     assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
     assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
     assert keys.poller_heartbeat() == "tiengdan:{ht}:v1:heartbeat:poller"
+    assert keys.official("ts-officer") == "tiengdan:{ht}:v1:official:ts-officer"
+    assert keys.officials() == "tiengdan:{ht}:v1:officials"
+    assert keys.official_by_telegram(42) == "tiengdan:{ht}:v1:official:by-telegram:42"
+    assert keys.unit("ubnd-thanh-sen") == "tiengdan:{ht}:v1:unit:ubnd-thanh-sen"
+    assert keys.units() == "tiengdan:{ht}:v1:units"
+    assert keys.directory_settings() == "tiengdan:{ht}:v1:directory:settings"
+    assert keys.invite("abc") == "tiengdan:{ht}:v1:invite:abc"
+    assert keys.open_petitions_by_assignee("ts-officer") == "tiengdan:{ht}:v1:idx:petitions:assignee:ts-officer"
 
 
 def test_every_key_shares_the_province_hash_tag() -> None:

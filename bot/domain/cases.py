@@ -1,0 +1,292 @@
+"""Case handling by officials: who may act, which actions each status allows, and what they do.
+
+Every action names the petition version the official saw; the storage script refuses a change when
+the petition moved on meanwhile (another official acted, it was transferred...), so a stale button
+changes nothing. Authorisation is decided here, on the server, from the stored petition and the
+officials directory — never from what a button claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.clock import Clock
+from bot.domain.routing import RouteDecision, route
+from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
+from storage.officials import DirectorySettings, OfficialRepository
+from storage.petitions import PetitionRepository
+
+NOTE_MAX = 3500
+OPEN = frozenset({PetitionStatus.SUBMITTED, PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS})
+
+
+class CaseAction(StrEnum):
+    """What an official can do with a case (short values: they travel in callback data)."""
+
+    ACCEPT = "acc"
+    REPLY = "rep"
+    ASK_INFO = "ask"
+    TRANSFER = "trf"
+    RESOLVE = "res"
+    REJECT = "rej"
+
+
+ALLOWED_FROM: dict[CaseAction, frozenset[PetitionStatus]] = {
+    CaseAction.ACCEPT: frozenset({PetitionStatus.SUBMITTED}),
+    CaseAction.REPLY: OPEN,
+    CaseAction.ASK_INFO: OPEN,
+    CaseAction.TRANSFER: OPEN,
+    CaseAction.RESOLVE: frozenset({PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS}),
+    CaseAction.REJECT: OPEN,
+}
+NEEDS_NOTE = frozenset(
+    {CaseAction.REPLY, CaseAction.ASK_INFO, CaseAction.TRANSFER, CaseAction.RESOLVE, CaseAction.REJECT}
+)
+HISTORY_ACTION = {
+    CaseAction.ACCEPT: "accepted",
+    CaseAction.REPLY: "replied",
+    CaseAction.ASK_INFO: "asked_info",
+    CaseAction.TRANSFER: "transferred",
+    CaseAction.RESOLVE: "resolved",
+    CaseAction.REJECT: "rejected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who pressed a button: possibly an official, possibly an admin (ADMIN_IDS or role admin)."""
+
+    telegram_id: int
+    official: Official | None
+    is_admin: bool
+
+    @property
+    def ref(self) -> str:
+        """How the actor is written in a petition's history."""
+        if self.official is not None:
+            return f"official:{self.official.id}"
+        return f"admin:{self.telegram_id}"
+
+    @property
+    def is_staff(self) -> bool:
+        """An active official or an admin."""
+        return self.is_admin or (self.official is not None and self.official.is_active)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    """The outcome of an action: the petition before and after."""
+
+    action: CaseAction
+    before: Petition
+    after: Petition
+    note: str | None
+
+
+def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
+    """The status an action leads to."""
+    if action == CaseAction.ACCEPT:
+        return PetitionStatus.ACCEPTED
+    if action in (CaseAction.REPLY, CaseAction.ASK_INFO):
+        return PetitionStatus.IN_PROGRESS
+    if action == CaseAction.TRANSFER:
+        return PetitionStatus.SUBMITTED
+    if action == CaseAction.RESOLVE:
+        return PetitionStatus.RESOLVED
+    return PetitionStatus.REJECTED
+
+
+def supervises(supervisor_id: str, official_id: str | None, officials: dict[str, Official]) -> bool:
+    """Whether ``supervisor_id`` is above ``official_id`` in the chain of supervisors."""
+    seen: set[str] = set()
+    current = officials.get(official_id) if official_id else None
+    while current is not None and current.supervisor_id and current.supervisor_id not in seen:
+        if current.supervisor_id == supervisor_id:
+            return True
+        seen.add(current.supervisor_id)
+        current = officials.get(current.supervisor_id)
+    return False
+
+
+def may_act(actor: Actor, petition: Petition, officials: dict[str, Official]) -> bool:
+    """Only the assignee, their supervisors and admins may act on a case."""
+    if actor.is_admin:
+        return True
+    official = actor.official
+    if official is None or not official.is_active:
+        return False
+    if official.id == petition.assignee_id:
+        return True
+    return official.role in (Role.SUPERVISOR, Role.ADMIN) and supervises(
+        official.id, petition.assignee_id, officials
+    )
+
+
+def subordinates(official_id: str, officials: Sequence[Official]) -> list[str]:
+    """Everyone below an official in the chain of supervisors (not the official)."""
+    by_id = {o.id: o for o in officials}
+    return sorted(o.id for o in officials if o.id != official_id and supervises(official_id, o.id, by_id))
+
+
+class CaseService:
+    """Routes new petitions and applies officials' actions."""
+
+    def __init__(
+        self,
+        petitions: PetitionRepository,
+        officials: OfficialRepository,
+        clock: Clock,
+        admin_ids: tuple[int, ...],
+    ) -> None:
+        self._petitions = petitions
+        self._officials = officials
+        self._clock = clock
+        self._admin_ids = frozenset(admin_ids)
+
+    async def actor(self, telegram_id: int) -> Actor:
+        """Who this Telegram user is to the case workflow."""
+        official = await self._officials.by_telegram(telegram_id)
+        is_admin = telegram_id in self._admin_ids or (
+            official is not None and official.is_active and official.role == Role.ADMIN
+        )
+        return Actor(telegram_id, official, is_admin)
+
+    async def settings(self) -> DirectorySettings:
+        """The routing settings (a directory is always installed at start-up)."""
+        settings = await self._officials.settings()
+        if settings is None:
+            raise RuntimeError("no officials directory installed")
+        return settings
+
+    async def route(self, locality_code: str, category: str) -> RouteDecision:
+        """Choose the official responsible for a new petition."""
+        officials = await self._officials.all()
+        settings = await self.settings()
+        load = await self._officials.open_load([o.id for o in officials if o.is_active])
+        return route(locality_code, category, officials, load, settings.fallback_official_id)
+
+    async def get(self, ticket: str) -> Petition:
+        """The petition, or StaleAction when there is none (forged ticket)."""
+        petition = await self._petitions.get(ticket)
+        if petition is None:
+            raise StaleAction("no such petition")
+        return petition
+
+    async def unit(self, key: str) -> Unit | None:
+        """One unit of the directory."""
+        return await self._officials.unit(key)
+
+    async def officials_by_id(self) -> dict[str, Official]:
+        """Every official by id."""
+        return {o.id: o for o in await self._officials.all()}
+
+    def may_act_now(self, actor: Actor, petition: Petition, officials: dict[str, Official]) -> bool:
+        """Whether ``actor`` may act on (and so see) this case."""
+        return may_act(actor, petition, officials)
+
+    async def units(self) -> list[Unit]:
+        """Every unit of the directory."""
+        return await self._officials.units()
+
+    async def check(self, actor: Actor, ticket: str, version: int, action: CaseAction) -> Petition:
+        """The petition, if ``actor`` may do ``action`` on it now; NotAllowed or StaleAction otherwise."""
+        petition = await self.get(ticket)
+        if not may_act(actor, petition, await self.officials_by_id()):
+            raise NotAllowed(ticket)
+        if petition.version != version or petition.status not in ALLOWED_FROM[action]:
+            raise StaleAction(ticket)
+        return petition
+
+    async def needs_evidence(self, petition: Petition) -> bool:
+        """Whether resolving this petition needs a photo or document of the result."""
+        return petition.category in (await self.settings()).evidence_required
+
+    async def transfer_targets(self, petition: Petition) -> list[Official]:
+        """Active officials a case can be transferred to (not its current assignee)."""
+        return [o for o in await self._officials.all() if o.is_active and o.id != petition.assignee_id]
+
+    async def apply(
+        self,
+        actor: Actor,
+        ticket: str,
+        version: int,
+        action: CaseAction,
+        *,
+        note: str | None = None,
+        target_official_id: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> CaseChange:
+        """Check and perform one action atomically."""
+        before = await self.check(actor, ticket, version, action)
+        note = (note or "").strip() or None
+        if action in NEEDS_NOTE and note is None:
+            raise NoteRequired(action)
+        if note is not None and len(note) > NOTE_MAX:
+            note = note[:NOTE_MAX]
+        after = before.model_copy(deep=True)
+        now = self._clock.now()
+        after.status = next_status(action, before.status)
+        if action == CaseAction.TRANSFER:
+            target = await self._officials.get(target_official_id or "")
+            if target is None or not target.is_active or target.id == before.assignee_id:
+                raise UnknownChoice(target_official_id or "")
+            after.assignee_id = target.id
+            after.routed_by = "transfer"
+        if action == CaseAction.RESOLVE:
+            if not attachments and await self.needs_evidence(before):
+                raise EvidenceRequired(before.category)
+            after.resolution = note
+            after.resolution_attachments = list(attachments)
+        after.history.append(
+            HistoryEntry(
+                at=now,
+                actor=actor.ref,
+                action=HISTORY_ACTION[action],
+                status=after.status,
+                note=note,
+                assignee_id=after.assignee_id if action == CaseAction.TRANSFER else None,
+            )
+        )
+        after.updated_at = now
+        after.version = before.version + 1
+        if not await self._petitions.update(before, after):
+            raise StaleAction(ticket)
+        return CaseChange(action, before, after, note)
+
+    async def inbox(self, actor: Actor) -> list[Petition]:
+        """The open cases an actor handles, oldest first: their own, their subordinates', or (an admin
+        without coverage) every open case."""
+        officials = await self._officials.all()
+        official = actor.official
+        if official is None or (actor.is_admin and official.role == Role.ADMIN):
+            if not actor.is_admin:
+                return []
+            tickets = await self._petitions.tickets_with_status([s.value for s in OPEN])
+        else:
+            ids = [official.id]
+            if official.role in (Role.SUPERVISOR, Role.ADMIN):
+                ids += subordinates(official.id, officials)
+            tickets = await self._petitions.open_tickets_of(ids)
+        return await self._petitions.get_many(tickets)
+
+    async def add_citizen_info(self, citizen_id: str, ticket: str, note: str) -> Petition:
+        """Record information the citizen added to their open petition."""
+        for _attempt in range(3):
+            before = await self._petitions.get(ticket)
+            if before is None or before.citizen_id != citizen_id:
+                raise NotAllowed(ticket)
+            if not before.is_open:
+                raise StaleAction(ticket)
+            after = before.model_copy(deep=True)
+            now = self._clock.now()
+            after.history.append(
+                HistoryEntry(at=now, actor="citizen", action="citizen_info", note=note[:NOTE_MAX])
+            )
+            after.updated_at = now
+            after.version = before.version + 1
+            if await self._petitions.update(before, after):
+                return after
+        raise StaleAction(ticket)

@@ -1,0 +1,121 @@
+"""Messages the bot sends on its own initiative: case cards to officials, news to citizens, relays.
+
+A chat that blocked the bot (403) or disappeared never breaks the action that caused the message:
+delivery failures are logged and reported back as False.
+"""
+
+from __future__ import annotations
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden
+
+from bot.context import Deps
+from bot.i18n import N_, Gettext
+from bot.logs import get_logger
+from handlers.common import esc
+from handlers.official import views
+from storage.models import Attachment, AttachmentKind, Official, Petition
+
+log = get_logger(__name__)
+
+
+def citizen_chat(petition: Petition) -> int:
+    """The Telegram chat of the petition's citizen (``tg:<id>``)."""
+    return int(petition.citizen_id.split(":", 1)[1])
+
+
+async def language_of(deps: Deps, telegram_id: int, fallback: str | None = None) -> Gettext:
+    """A user's chosen language, else ``fallback``, else the default."""
+    citizen = await deps.citizens.get("tg", str(telegram_id))
+    return deps.translator(citizen.language or fallback)
+
+
+async def send_attachments(
+    bot: Bot, chat_id: int, attachments: list[Attachment], *, thread_id: int | None = None
+) -> None:
+    """Re-send stored attachments by file id (nothing was downloaded)."""
+    for attachment in attachments:
+        if attachment.kind == AttachmentKind.PHOTO and attachment.file_id:
+            await bot.send_photo(chat_id, attachment.file_id, message_thread_id=thread_id)
+        elif attachment.kind == AttachmentKind.DOCUMENT and attachment.file_id:
+            await bot.send_document(chat_id, attachment.file_id, message_thread_id=thread_id)
+        elif attachment.kind == AttachmentKind.VOICE and attachment.file_id:
+            await bot.send_voice(chat_id, attachment.file_id, message_thread_id=thread_id)
+        elif attachment.kind == AttachmentKind.AUDIO and attachment.file_id:
+            await bot.send_audio(chat_id, attachment.file_id, message_thread_id=thread_id)
+        elif attachment.kind == AttachmentKind.VIDEO and attachment.file_id:
+            await bot.send_video(chat_id, attachment.file_id, message_thread_id=thread_id)
+        elif attachment.kind == AttachmentKind.LOCATION and attachment.latitude is not None:
+            await bot.send_location(
+                chat_id, attachment.latitude, attachment.longitude or 0.0, message_thread_id=thread_id
+            )
+
+
+async def deliver_case(bot: Bot, deps: Deps, petition: Petition, *, header_text: str) -> bool:
+    """Send the case card, its buttons and attachments to the assignee. False when unreachable."""
+    officials = await deps.cases.officials_by_id()
+    assignee = officials.get(petition.assignee_id or "")
+    if assignee is None or assignee.telegram_id is None:
+        await tell_admins(
+            bot,
+            deps,
+            N_(
+                "⚠️ {ticket} is assigned to {official}, who has not joined the bot yet. Invite them, or transfer the case."
+            ),
+            ticket=esc(petition.id),
+            official=esc(official_label(assignee) if assignee else str(petition.assignee_id)),
+        )
+        return False
+    _ = await language_of(deps, assignee.telegram_id)
+    unit = await deps.cases.unit(assignee.unit)
+    screen = views.case_screen(_, petition, deps.directory, assignee, unit, header=_(header_text))
+    try:
+        if screen.preface:
+            await bot.send_message(assignee.telegram_id, screen.preface)
+        await bot.send_message(assignee.telegram_id, screen.text, reply_markup=screen.markup)
+        await send_attachments(bot, assignee.telegram_id, petition.attachments)
+    except (Forbidden, BadRequest) as exc:
+        log.warning("case.delivery_failed", ticket=petition.id, official=assignee.id, error=str(exc))
+        return False
+    return True
+
+
+async def tell_citizen(
+    bot: Bot, petition: Petition, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send a message to the petition's citizen; None when they blocked the bot or left."""
+    try:
+        return await bot.send_message(citizen_chat(petition), text, reply_markup=markup)
+    except (Forbidden, BadRequest) as exc:
+        log.info("citizen.unreachable", ticket=petition.id, error=str(exc))
+        return None
+
+
+async def copy_to(bot: Bot, chat_id: int, source: Message, caption: str | None) -> bool:
+    """Copy a message (never forward: a forward would reveal its sender) with a new caption."""
+    try:
+        await bot.copy_message(chat_id, source.chat_id, source.message_id, caption=caption)
+    except (Forbidden, BadRequest) as exc:
+        log.info("relay.failed", chat=chat_id, error=str(exc))
+        return False
+    return True
+
+
+async def tell_admins(bot: Bot, deps: Deps, message: str, **values: str) -> None:
+    """Tell every admin (ADMIN_IDS and active officials with the admin role), each in their language;
+    ``message`` is a msgid marked with ``N_`` and ``values`` are already HTML-escaped."""
+    admin_ids = set(deps.settings.admin_ids)
+    for official in (await deps.cases.officials_by_id()).values():
+        if official.role.value == "admin" and official.is_active and official.telegram_id:
+            admin_ids.add(official.telegram_id)
+    for admin_id in sorted(admin_ids):
+        _ = await language_of(deps, admin_id)
+        try:
+            await bot.send_message(admin_id, _(message).format(**values))
+        except (Forbidden, BadRequest) as exc:
+            log.info("admin.unreachable", admin=admin_id, error=str(exc))
+
+
+def official_label(official: Official | None) -> str:
+    """ "Name (Title)" of an official."""
+    return f"{official.name} ({official.title})" if official else "?"

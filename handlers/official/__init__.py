@@ -1,0 +1,1 @@
+"""Handlers for officials: case cards, actions, /inbox."""

@@ -1,0 +1,290 @@
+"""Officials act on cases: buttons on the case card, the text that completes an action, /inbox.
+
+Every press is re-authorised here from Redis (``CaseService.check``): the button's data only names
+the case, the action and the version the official saw.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot import callbacks
+from bot.context import BotContext
+from bot.domain.cases import Actor, CaseAction, CaseChange
+from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from bot.i18n import N_
+from bot.logs import get_logger
+from handlers import notify
+from handlers.citizen.views import main_menu
+from handlers.common import Turn, begin, close_keyboard, esc, send, send_screen
+from handlers.official import views
+from storage.models import Attachment, CaseInput, Petition
+
+log = get_logger(__name__)
+
+CITIZEN_NEWS = {
+    CaseAction.ACCEPT: N_(
+        "🔵 Your petition {ticket} has been accepted by {unit}. You will be told here of every step."
+    ),
+    CaseAction.REPLY: N_("💬 Answer about your petition {ticket} from {unit}:"),
+    CaseAction.ASK_INFO: N_("❓ {unit} needs more information about your petition {ticket}:"),
+    CaseAction.TRANSFER: N_(
+        "↪️ Your petition {ticket} was transferred to {unit}, which is responsible for it. Reason:"
+    ),
+    CaseAction.RESOLVE: N_("🟢 Your petition {ticket} has been resolved by {unit}:"),
+    CaseAction.REJECT: N_(
+        "⚪ Your petition {ticket} was not accepted by {unit}. The reason, and where to go instead:"
+    ),
+}
+ANSWER_HINT = N_("To answer, reply to this message, or open /my → the petition → ➕ Add information.")
+
+
+async def on_case_button(update: Update, context: BotContext) -> None:
+    """Every button of a case card: ``o:<action>:<ticket>[:<version>[:<arg>]]``."""
+    query = update.callback_query
+    assert query is not None
+    data = callbacks.parse(query.data)
+    turn = await begin(update, context)
+    _ = turn._
+    actor = await turn.deps.cases.actor(update.effective_user.id if update.effective_user else 0)
+    if data is None or not actor.is_staff:
+        await query.answer(_("This button is not for you."), show_alert=True)
+        return
+    try:
+        await _dispatch(update, turn, actor, data)
+    except NotAllowed:
+        await query.answer(
+            _("Only the official handling this case, their supervisors and admins can act on it."),
+            show_alert=True,
+        )
+    except StaleAction:
+        await query.answer(
+            _("This case has changed since this card was sent. Here is its current state."), show_alert=True
+        )
+        await close_keyboard(update)
+        await _send_current_card(update, turn, data.arg(0))
+    except UnknownChoice:
+        await query.answer(_("This choice is not available."), show_alert=True)
+
+
+async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    _ = turn._
+    cases = turn.deps.cases
+    action, ticket = data.action, data.arg(0)
+    version = int(data.arg(1)) if data.arg(1).isdigit() else -1
+    if action == "inb":
+        await query.answer()
+        await send_inbox(update, turn, actor, int(ticket) if ticket.isdigit() else 0)
+        return
+    if action == "cx":
+        turn.session.case_input = None
+        await turn.save()
+        await query.answer(_("Cancelled."))
+        await close_keyboard(update)
+        return
+    if action in ("his", "card"):
+        petition = await cases.get(ticket)
+        if not turn.deps.cases.may_act_now(actor, petition, await cases.officials_by_id()):
+            raise NotAllowed(ticket)
+        await query.answer()
+        if action == "his":
+            await send(update, views.history(_, petition, await cases.officials_by_id()))
+        else:
+            await _send_card(update, turn, petition)
+        return
+    if action == "tpl":
+        pending = turn.session.case_input
+        if pending is None or pending.ticket != ticket or pending.version != version:
+            raise StaleAction(ticket)
+        petition = await cases.check(actor, ticket, version, CaseAction(pending.action))
+        templates = await _templates(turn, petition)
+        index = int(data.arg(2)) if data.arg(2).isdigit() else -1
+        if not 0 <= index < len(templates):
+            raise UnknownChoice(data.arg(2))
+        await query.answer()
+        await close_keyboard(update)
+        await complete(update, turn, actor, templates[index], [], None)
+        return
+    try:
+        case_action = CaseAction(action if action != "trt" else "trf")
+    except ValueError:
+        raise UnknownChoice(action) from None
+    petition = await cases.check(actor, ticket, version, case_action)
+    if case_action == CaseAction.ACCEPT:
+        change = await cases.apply(actor, ticket, version, CaseAction.ACCEPT)
+        await query.answer(_("Accepted."))
+        await close_keyboard(update)
+        await after_change(update, turn, actor, change, None)
+        return
+    if action == "trf":
+        targets = await cases.transfer_targets(petition)
+        units = {u.key: u for u in await cases.units()}
+        await query.answer()
+        await send(update, *views.transfer_targets(_, petition, targets, units))
+        return
+    target_name = ""
+    target_id = None
+    if action == "trt":
+        target = (await cases.officials_by_id()).get(data.arg(2))
+        if target is None or not target.is_active or target.id == petition.assignee_id:
+            raise UnknownChoice(data.arg(2))
+        target_id, target_name = target.id, target.name
+    turn.session.case_input = CaseInput(
+        ticket=ticket, action=case_action.value, version=version, target_official_id=target_id
+    )
+    await turn.save()
+    await query.answer()
+    if action == "trt":
+        await close_keyboard(update)
+    await send(update, *views.prompt(_, case_action, petition, await _templates(turn, petition), target_name))
+
+
+async def _templates(turn: Turn, petition: Petition) -> list[str]:
+    officials = await turn.deps.cases.officials_by_id()
+    assignee = officials.get(petition.assignee_id or "")
+    unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
+    return list(unit.templates) if unit else []
+
+
+async def on_official_input(
+    update: Update, turn: Turn, text: str | None, attachment: Attachment | None, message: Message
+) -> None:
+    """The text (or file) that completes a pending case action."""
+    actor = await turn.deps.cases.actor(update.effective_user.id if update.effective_user else 0)
+    await complete(update, turn, actor, text, [attachment] if attachment else [], message)
+
+
+async def complete(
+    update: Update,
+    turn: Turn,
+    actor: Actor,
+    note: str | None,
+    attachments: list[Attachment],
+    message: Message | None,
+) -> None:
+    """Apply the pending action with its note (and evidence)."""
+    _ = turn._
+    pending = turn.session.case_input
+    assert pending is not None
+    action = CaseAction(pending.action)
+    cases = turn.deps.cases
+    if action == CaseAction.RESOLVE and pending.note and attachments and not note:
+        note = pending.note  # the evidence after the note
+    if note is None and attachments and message is not None and message.caption:
+        note = message.caption
+    if note is None and attachments and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
+        note = f"[{attachments[0].kind.value}]"
+    try:
+        change = await cases.apply(
+            actor,
+            pending.ticket,
+            pending.version,
+            action,
+            note=note,
+            target_official_id=pending.target_official_id,
+            attachments=attachments,
+        )
+    except NoteRequired:
+        await send(update, _("Please write a text: it is required for this action."))
+        return
+    except EvidenceRequired:
+        pending.note = note
+        await turn.save()
+        petition = await cases.get(pending.ticket)
+        await send(update, *views.evidence_prompt(_, petition))
+        return
+    except NotAllowed:
+        turn.session.case_input = None
+        await turn.save()
+        await send(
+            update, _("Only the official handling this case, their supervisors and admins can act on it.")
+        )
+        return
+    except StaleAction:
+        turn.session.case_input = None
+        await turn.save()
+        await send(update, _("This case has changed since this card was sent. Here is its current state."))
+        await _send_current_card(update, turn, pending.ticket)
+        return
+    turn.session.case_input = None
+    await turn.save()
+    await after_change(update, turn, actor, change, message if attachments else None)
+
+
+async def after_change(
+    update: Update, turn: Turn, actor: Actor, change: CaseChange, media: Message | None
+) -> None:
+    """Confirm to the official, tell the citizen in their language, hand a transfer to its new official."""
+    _ = turn._
+    deps = turn.deps
+    bot = update.get_bot()
+    petition = change.after
+    officials = await deps.cases.officials_by_id()
+    responsible = officials.get(petition.assignee_id or "")
+    unit = await deps.cases.unit(responsible.unit) if responsible else None
+    citizen_ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
+    unit_name = esc(unit.name if unit else "")
+    news = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
+    if change.note and change.action != CaseAction.ACCEPT:
+        news += "\n<blockquote>{}</blockquote>".format(esc(change.note))
+    if change.action in (CaseAction.REPLY, CaseAction.ASK_INFO):
+        news += "\n" + citizen_(ANSWER_HINT)
+    reached = True
+    if media is not None:
+        caption = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
+        if media.caption:
+            caption += "\n" + esc(media.caption)
+        reached = await notify.copy_to(bot, notify.citizen_chat(petition), media, caption[:1024])
+    else:
+        reached = await notify.tell_citizen(bot, petition, news) is not None
+        if reached and change.action == CaseAction.RESOLVE and petition.resolution_attachments:
+            await notify.send_attachments(bot, notify.citizen_chat(petition), petition.resolution_attachments)
+    if change.action == CaseAction.TRANSFER:
+        await notify.deliver_case(bot, deps, petition, header_text=N_("↪️ A petition was transferred to you."))
+    done = _(views.DONE_LABELS[change.action]).format(
+        ticket=esc(petition.id), target=esc(notify.official_label(responsible))
+    )
+    if not reached:
+        done += "\n" + _(
+            "⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded."
+        )
+    await send(update, done)
+    if petition.is_open and change.action != CaseAction.TRANSFER:
+        await _send_card(update, turn, petition)
+
+
+async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
+    officials = await turn.deps.cases.officials_by_id()
+    assignee = officials.get(petition.assignee_id or "")
+    unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
+    await send_screen(update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit))
+
+
+async def _send_current_card(update: Update, turn: Turn, ticket: str) -> None:
+    try:
+        petition = await turn.deps.cases.get(ticket)
+    except StaleAction:
+        return
+    await _send_card(update, turn, petition)
+
+
+async def send_inbox(update: Update, turn: Turn, actor: Actor, page: int = 0) -> None:
+    """The actor's open cases."""
+    petitions = await turn.deps.cases.inbox(actor)
+    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory)
+    await send(update, text, markup)
+
+
+async def on_inbox(update: Update, context: BotContext) -> None:
+    """/inbox: the official's open cases (a supervisor's include their officials')."""
+    turn = await begin(update, context)
+    await turn.save()
+    actor = await turn.deps.cases.actor(update.effective_user.id if update.effective_user else 0)
+    if not actor.is_staff:
+        await send(
+            update, turn._("/inbox is for officials. To send a petition, use /new."), main_menu(turn._)
+        )
+        return
+    await send_inbox(update, turn, actor)

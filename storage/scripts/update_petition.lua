@@ -1,0 +1,26 @@
+-- Replace a petition if it is still at the version the caller read (stale buttons fail cleanly),
+-- moving it between status and assignee indexes in the same step.
+-- KEYS[1] petition                 KEYS[2] index of the old status   KEYS[3] index of the new status
+-- KEYS[4] open index of the old assignee ("" placeholder key when none)
+-- KEYS[5] open index of the new assignee ("" placeholder key when none)
+-- ARGV[1] expected version         ARGV[2] new petition JSON          ARGV[3] ticket
+-- ARGV[4] score (created time)     ARGV[5] "1" when the petition stays open, else "0"
+-- Returns 1 on success, 0 when the petition changed since it was read, -1 when it does not exist.
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return -1
+end
+local current = cjson.decode(raw)
+if tostring(current['version']) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if KEYS[2] ~= KEYS[3] then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+end
+redis.call('ZREM', KEYS[4], ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
+end
+return 1
