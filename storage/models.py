@@ -116,7 +116,7 @@ class CaseInput(Stored):
 
     ticket: str
     action: str
-    version: int
+    version: int  # the petition's stage when the action began
     target_official_id: str | None = None
     note: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
@@ -192,7 +192,8 @@ class Petition(Stored):
     history: list[HistoryEntry] = Field(default_factory=list)
     assignee_id: str | None = None
     routed_by: str | None = None
-    version: int = 1
+    version: int = 1  # bumped by every write (the storage script's optimistic lock)
+    stage: int = 1  # bumped by officials' actions only: what a case card's buttons refer to
     resolution: str | None = None
     resolution_attachments: list[Attachment] = Field(default_factory=list)
     topic_chat_id: int | None = None

@@ -83,7 +83,9 @@ class OfficialRepository:
         existing_units = {u.key for u in await self.units()}
         new_ids = {o.id for o in officials}
         async with self._redis.pipeline(transaction=True) as pipe:
-            for key in existing_units - {u.key for u in units}:
+            # A unit still referenced by an official kept (deactivated) is kept too.
+            still_referenced = {o.unit for i, o in existing.items() if i not in new_ids}
+            for key in existing_units - {u.key for u in units} - still_referenced:
                 pipe.delete(self._keys.unit(key))
                 pipe.srem(self._keys.units(), key)
             for unit in units:

@@ -1,8 +1,8 @@
 """Case handling by officials: who may act, which actions each status allows, and what they do.
 
-Every action names the petition version the official saw; the storage script refuses a change when
-the petition moved on meanwhile (another official acted, it was transferred...), so a stale button
-changes nothing. Authorisation is decided here, on the server, from the stored petition and the
+Every action names the petition *stage* the official saw (bumped by each official action); a button of
+an earlier stage changes nothing. The storage script separately refuses any write over a petition
+that changed since it was read (its *version*), so concurrent writes never overwrite each other. Authorisation is decided here, on the server, from the stored petition and the
 officials directory — never from what a button claims.
 """
 
@@ -191,12 +191,12 @@ class CaseService:
         """Every unit of the directory."""
         return await self._officials.units()
 
-    async def check(self, actor: Actor, ticket: str, version: int, action: CaseAction) -> Petition:
+    async def check(self, actor: Actor, ticket: str, stage: int, action: CaseAction) -> Petition:
         """The petition, if ``actor`` may do ``action`` on it now; NotAllowed or StaleAction otherwise."""
         petition = await self.get(ticket)
         if not may_act(actor, petition, await self.officials_by_id()):
             raise NotAllowed(ticket)
-        if petition.version != version or petition.status not in ALLOWED_FROM[action]:
+        if petition.stage != stage or petition.status not in ALLOWED_FROM[action]:
             raise StaleAction(ticket)
         return petition
 
@@ -212,15 +212,33 @@ class CaseService:
         self,
         actor: Actor,
         ticket: str,
-        version: int,
+        stage: int,
         action: CaseAction,
         *,
         note: str | None = None,
         target_official_id: str | None = None,
         attachments: Sequence[Attachment] = (),
     ) -> CaseChange:
-        """Check and perform one action atomically."""
-        before = await self.check(actor, ticket, version, action)
+        """Check and perform one action atomically (retrying when only a citizen's note raced it)."""
+        for _attempt in range(3):
+            change = await self._apply_once(
+                actor, ticket, stage, action, note, target_official_id, attachments
+            )
+            if change is not None:
+                return change
+        raise StaleAction(ticket)
+
+    async def _apply_once(
+        self,
+        actor: Actor,
+        ticket: str,
+        stage: int,
+        action: CaseAction,
+        note: str | None,
+        target_official_id: str | None,
+        attachments: Sequence[Attachment],
+    ) -> CaseChange | None:
+        before = await self.check(actor, ticket, stage, action)
         note = (note or "").strip() or None
         if action in NEEDS_NOTE and note is None:
             raise NoteRequired(action)
@@ -252,8 +270,9 @@ class CaseService:
         )
         after.updated_at = now
         after.version = before.version + 1
+        after.stage = before.stage + 1
         if not await self._petitions.update(before, after):
-            raise StaleAction(ticket)
+            return None  # written meanwhile: check again
         return CaseChange(action, before, after, note)
 
     async def inbox(self, actor: Actor) -> list[Petition]:

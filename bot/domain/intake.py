@@ -282,9 +282,9 @@ class IntakeService:
             status=PetitionStatus.SUBMITTED,
             created_at=now,
             updated_at=now,
-            history=[
-                HistoryEntry(at=now, actor="citizen", action="submitted", status=PetitionStatus.SUBMITTED)
-            ],
+            history=history,
+            assignee_id=decision.official_id if decision else None,
+            routed_by=decision.rule.value if decision else None,
         )
         after = session.model_copy(deep=True)
         self.cancel(after)

@@ -99,10 +99,15 @@ async def on_cancel(update: Update, context: BotContext) -> None:
 async def cancel(update: Update, turn: Turn) -> None:
     """Discard the draft and say so."""
     _ = turn._
-    if turn.session.case_input is not None:
+    pending = turn.session.case_input
+    if pending is not None:
         turn.session.case_input = None
         await turn.save()
         await send(update, _("Cancelled."), views.main_menu(_))
+        if pending.action != "info":  # an official's action: show the case again
+            from handlers.official.cases import send_current_card
+
+            await send_current_card(update, turn, pending.ticket)
         return
     if turn.session.step == Step.CONSENT:
         turn.session.step = Step.IDLE

@@ -1,7 +1,7 @@
 """Officials act on cases: buttons on the case card, the text that completes an action, /inbox.
 
 Every press is re-authorised here from Redis (``CaseService.check``): the button's data only names
-the case, the action and the version the official saw.
+the case, the action and the stage of the case the official saw.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ANSWER_HINT = N_("To answer, reply to this message, or open /my → the petition
 
 
 async def on_case_button(update: Update, context: BotContext) -> None:
-    """Every button of a case card: ``o:<action>:<ticket>[:<version>[:<arg>]]``."""
+    """Every button of a case card: ``o:<action>:<ticket>[:<stage>[:<arg>]]``."""
     query = update.callback_query
     assert query is not None
     data = callbacks.parse(query.data)
@@ -62,7 +62,7 @@ async def on_case_button(update: Update, context: BotContext) -> None:
             _("This case has changed since this card was sent. Here is its current state."), show_alert=True
         )
         await close_keyboard(update)
-        await _send_current_card(update, turn, data.arg(0))
+        await send_current_card(update, turn, data.arg(0))
     except UnknownChoice:
         await query.answer(_("This choice is not available."), show_alert=True)
 
@@ -73,7 +73,7 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
     _ = turn._
     cases = turn.deps.cases
     action, ticket = data.action, data.arg(0)
-    version = int(data.arg(1)) if data.arg(1).isdigit() else -1
+    stage = int(data.arg(1)) if data.arg(1).isdigit() else -1
     if action == "inb":
         await query.answer()
         await send_inbox(update, turn, actor, int(ticket) if ticket.isdigit() else 0)
@@ -83,6 +83,7 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         await turn.save()
         await query.answer(_("Cancelled."))
         await close_keyboard(update)
+        await send_current_card(update, turn, ticket)
         return
     if action in ("his", "card"):
         petition = await cases.get(ticket)
@@ -96,9 +97,9 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         return
     if action == "tpl":
         pending = turn.session.case_input
-        if pending is None or pending.ticket != ticket or pending.version != version:
+        if pending is None or pending.ticket != ticket or pending.version != stage:
             raise StaleAction(ticket)
-        petition = await cases.check(actor, ticket, version, CaseAction(pending.action))
+        petition = await cases.check(actor, ticket, stage, CaseAction(pending.action))
         templates = await _templates(turn, petition)
         index = int(data.arg(2)) if data.arg(2).isdigit() else -1
         if not 0 <= index < len(templates):
@@ -111,9 +112,9 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         case_action = CaseAction(action if action != "trt" else "trf")
     except ValueError:
         raise UnknownChoice(action) from None
-    petition = await cases.check(actor, ticket, version, case_action)
+    petition = await cases.check(actor, ticket, stage, case_action)
     if case_action == CaseAction.ACCEPT:
-        change = await cases.apply(actor, ticket, version, CaseAction.ACCEPT)
+        change = await cases.apply(actor, ticket, stage, CaseAction.ACCEPT)
         await query.answer(_("Accepted."))
         await close_keyboard(update)
         await after_change(update, turn, actor, change, None)
@@ -122,6 +123,7 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         targets = await cases.transfer_targets(petition)
         units = {u.key: u for u in await cases.units()}
         await query.answer()
+        await close_keyboard(update)
         await send(update, *views.transfer_targets(_, petition, targets, units))
         return
     target_name = ""
@@ -132,12 +134,12 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
             raise UnknownChoice(data.arg(2))
         target_id, target_name = target.id, target.name
     turn.session.case_input = CaseInput(
-        ticket=ticket, action=case_action.value, version=version, target_official_id=target_id
+        ticket=ticket, action=case_action.value, version=stage, target_official_id=target_id
     )
     await turn.save()
     await query.answer()
-    if action == "trt":
-        await close_keyboard(update)
+    # The card's buttons close while the official writes; a fresh card follows the action (or Cancel).
+    await close_keyboard(update)
     await send(update, *views.prompt(_, case_action, petition, await _templates(turn, petition), target_name))
 
 
@@ -206,7 +208,7 @@ async def complete(
         turn.session.case_input = None
         await turn.save()
         await send(update, _("This case has changed since this card was sent. Here is its current state."))
-        await _send_current_card(update, turn, pending.ticket)
+        await send_current_card(update, turn, pending.ticket)
         return
     turn.session.case_input = None
     await turn.save()
@@ -232,7 +234,7 @@ async def after_change(
     if change.action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         news += "\n" + citizen_(ANSWER_HINT)
     reached = True
-    if media is not None:
+    if media is not None and change.action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         caption = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
         if media.caption:
             caption += "\n" + esc(media.caption)
@@ -262,7 +264,8 @@ async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
     await send_screen(update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit))
 
 
-async def _send_current_card(update: Update, turn: Turn, ticket: str) -> None:
+async def send_current_card(update: Update, turn: Turn, ticket: str) -> None:
+    """The case card as it is now (after a stale press or a cancelled action)."""
     try:
         petition = await turn.deps.cases.get(ticket)
     except StaleAction:

@@ -66,8 +66,8 @@ HISTORY_LABELS = {
 
 
 def case_callback(action: str, petition: Petition, *extra: str | int) -> str:
-    """``o:<action>:<ticket>:<version>[...]``."""
-    return callbacks.build("o", action, petition.id, petition.version, *extra)
+    """``o:<action>:<ticket>:<stage>[...]``."""
+    return callbacks.build("o", action, petition.id, petition.stage, *extra)
 
 
 def case_card(

@@ -27,7 +27,9 @@ def test_key_strings_are_stable() -> None:
     assert keys.units() == "tiengdan:{ht}:v1:units"
     assert keys.directory_settings() == "tiengdan:{ht}:v1:directory:settings"
     assert keys.invite("abc") == "tiengdan:{ht}:v1:invite:abc"
-    assert keys.open_petitions_by_assignee("ts-officer") == "tiengdan:{ht}:v1:idx:petitions:assignee:ts-officer"
+    assert (
+        keys.open_petitions_by_assignee("ts-officer") == "tiengdan:{ht}:v1:idx:petitions:assignee:ts-officer"
+    )
 
 
 def test_every_key_shares_the_province_hash_tag() -> None:

@@ -17,7 +17,7 @@ TAG = re.compile(r"</?[a-z-]+[^>]*>")
 
 
 def strings_in_code() -> set[str]:
-    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    keywords = {**DEFAULT_KEYWORDS, "N_": None, "official_": None, "citizen_": None}
     found: set[str] = set()
     for folder in ("bot", "handlers"):
         for _filename, _lineno, message, _comments, _context in extract_from_dir(

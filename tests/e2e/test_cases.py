@@ -1,0 +1,304 @@
+"""Officials handle cases end to end: routing, every action and its notifications, authorisation,
+anonymity of relayed messages, transfer, a citizen who blocked the bot, /inbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.domain.cases import CaseAction
+from emulator import ScriptedUser
+from storage.models import Petition, PetitionStatus
+from storage.officials import OfficialRepository
+from tests.e2e.conftest import Harness
+from tests.e2e.flows import consent, new_petition, stored_petition, this_year
+
+STAFF = {  # official id in the shipped Hà Tĩnh example → Telegram id
+    "ts-cb": 9001,  # Phường Thành Sen's officer (every category there)
+    "ts-ct": 9002,  # its chairman, supervisor of ts-cb
+    "tcd-tb": 9003,  # head of the citizen-reception board: admin
+    "hht-cb": 9004,  # Phường Hà Huy Tập's officer: unrelated to Thành Sen's cases
+    "desk-ht": 9005,  # the fallback desk
+}
+
+
+@dataclass
+class Staff:
+    """Scripted officials, linked as onboarding would link them."""
+
+    users: dict[str, ScriptedUser]
+
+    def __getitem__(self, official_id: str) -> ScriptedUser:
+        return self.users[official_id]
+
+
+@pytest.fixture
+async def staff(harness: Harness) -> AsyncIterator[Staff]:
+    repo = OfficialRepository(harness.redis, harness.keys)
+    users = {}
+    for official_id, telegram_id in STAFF.items():
+        official = await repo.get(official_id)
+        assert official is not None, official_id
+        await repo.save(official.model_copy(update={"telegram_id": telegram_id}))
+        user = harness.emulator.add_user(
+            user_id=telegram_id, first_name=official.name.split()[-1], language_code="vi", started=True
+        )
+        users[official_id] = ScriptedUser(harness.emulator, user)
+    yield Staff(users)
+
+
+async def submit(
+    h: Harness,
+    *,
+    lang: str = "vi",
+    place: tuple[str, str] = ("Thành Sen", "Phường Thành Sen"),
+    category: str = "Đất đai",
+    anonymous: bool = False,
+    description: str | None = None,
+    citizen: ScriptedUser | None = None,
+    **user: str | None,
+) -> tuple[ScriptedUser, str]:
+    """A citizen sends a complete petition; returns them and the ticket."""
+    _ = h.tr(lang)
+    if citizen is None:
+        citizen = await new_petition(h, lang, **user)
+    else:
+        await citizen.send("/new")
+    await citizen.send(place[0])
+    await citizen.tap(place[1])
+    await citizen.tap(category)
+    await citizen.tap(_("Report a problem"))
+    await citizen.send(description or "Hàng rào lấn chiếm lối đi chung của tổ dân phố 3 từ tháng trước.")
+    await citizen.tap(_("⏭ Skip — no attachments"))
+    await citizen.tap_reply(_("🙈 Stay anonymous") if anonymous else _("📱 Share my phone number"))
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect(f"HT-{this_year()}-")
+    ticket = next(word for word in receipt.text.replace("\n", " ").split() if word.startswith("HT-"))
+    return citizen, ticket.strip(".,")
+
+
+async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    _citizen, ticket = await submit(h, first_name="Lan", last_name="Trần")
+    petition = await stored_petition(h, ticket)
+    assert petition.assignee_id == "ts-cb" and petition.routed_by == "locality"
+    assert await h.redis.zrange(h.keys.open_petitions_by_assignee("ts-cb"), 0, -1) == [ticket]
+    card = await staff["ts-cb"].expect(ticket)
+    assert (
+        _("📥 A new petition for you.") in card.text
+        and "Lan Trần" in card.text
+        and "+84912345678" in card.text
+    )
+    labels = [b.text for b in card.iter_buttons()]
+    assert _("✅ Accept") in labels and _("✔️ Resolve") not in labels  # resolve comes after accepting
+
+
+async def test_accept_reply_ask_resolve_with_notifications(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h, lang="en", place=("Thanh Sen", "Phường Thành Sen"), category="Land")
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    await officer.tap(_("✅ Accept"))
+    news = await citizen.expect("has been accepted by")
+    assert ticket in news.text and "UBND" in news.text  # in the citizen's language, naming the unit
+    assert (await stored_petition(h, ticket)).status == PetitionStatus.ACCEPTED
+
+    await officer.tap(_("💬 Reply"))
+    await officer.expect(_("Or pick a saved answer:"))
+    await officer.send("Chúng tôi sẽ cử cán bộ xuống kiểm tra <hiện trường> & lập biên bản.")
+    answer = await citizen.expect("Answer about your petition")
+    assert "kiểm tra <hiện trường> & lập biên bản" in answer.text and ticket in answer.text
+    await officer.expect(_("💬 Your reply on {ticket} was sent to the citizen.").format(ticket=ticket))
+
+    await officer.tap(_("❓ Ask for information"))
+    await officer.send("Xin cho biết số nhà của hộ lấn chiếm.")
+    question = await citizen.expect("needs more information")
+    await citizen.send("Số nhà 15, ngõ 7.", reply_to_message_id=question.message_id)
+    await citizen.expect("Added to")
+    relayed = await officer.expect("Số nhà 15, ngõ 7.")
+    assert ticket in relayed.text
+    await officer.expect(_("❓ Your question on {ticket} was sent to the citizen.").format(ticket=ticket))
+
+    await officer.tap(_("✔️ Resolve"))
+    await officer.expect(_("Or pick a saved answer:"))
+    await officer.tap("1")  # the unit's first saved answer
+    resolved = await citizen.expect("has been resolved")
+    assert ticket in resolved.text
+    petition = await stored_petition(h, ticket)
+    assert petition.status == PetitionStatus.RESOLVED and petition.resolution
+    assert [e.action for e in petition.history] == [
+        "submitted",
+        "routed",
+        "accepted",
+        "replied",
+        "asked_info",
+        "citizen_info",
+        "resolved",
+    ]
+    assert await h.redis.zcard(h.keys.open_petitions_by_assignee("ts-cb")) == 0
+    await citizen.send("/my")
+    await citizen.tap(f"🔎 {ticket}")
+    detail = await citizen.expect("History")
+    assert "Resolved" in detail.text and "You added information" in detail.text
+
+
+async def test_resolution_needs_evidence_where_configured(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h, category="Xây dựng, trật tự đô thị")
+    petition = await stored_petition(h, ticket)
+    assert petition.assignee_id == "ts-cb"
+    officer = staff["ts-cb"]
+    await officer.tap(_("✅ Accept"))
+    await officer.tap(_("✔️ Resolve"))
+    await officer.send("Đã tháo dỡ công trình vi phạm ngày 25/11.")
+    await officer.expect("📸")
+    assert (await stored_petition(h, ticket)).status == PetitionStatus.ACCEPTED
+    await officer.send_photo()
+    await citizen.expect("Đã tháo dỡ công trình vi phạm")
+    await h.emulator.wait_for(
+        lambda: any(m.kind == "photo" for m in h.emulator.bot_messages(citizen.chat_id))
+    )
+    stored = await stored_petition(h, ticket)
+    assert stored.status == PetitionStatus.RESOLVED and len(stored.resolution_attachments) == 1
+
+
+async def test_transfer_moves_the_case_and_old_buttons_go_stale(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    officer, other = staff["ts-cb"], staff["hht-cb"]
+    card = await officer.expect(ticket)
+    accept = next(b for b in card.iter_buttons() if b.text == _("✅ Accept"))
+    await officer.tap(_("↪️ Transfer"))
+    target = await OfficialRepository(h.redis, h.keys).get("hht-cb")
+    assert target is not None
+    await officer.tap(target.name)
+    await officer.send("Địa chỉ thuộc phường Hà Huy Tập.")
+    await other.expect(_("↪️ A petition was transferred to you."))
+    await citizen.expect("Địa chỉ thuộc phường Hà Huy Tập.")
+    petition = await stored_petition(h, ticket)
+    assert petition.assignee_id == "hht-cb" and petition.status == PetitionStatus.SUBMITTED
+    assert await h.redis.zrange(h.keys.open_petitions_by_assignee("hht-cb"), 0, -1) == [ticket]
+    assert await h.redis.zcard(h.keys.open_petitions_by_assignee("ts-cb")) == 0
+    # The first card's Accept is now stale: the old assignee is no longer allowed, nothing changes.
+    update = h.emulator.user_presses(officer.user, card, accept.callback_data, strict=False)
+    query = update["callback_query"]["id"]
+    await h.emulator.wait_for(lambda: query in h.emulator.callback_answers)
+    assert h.emulator.callback_answers[query].get("show_alert")
+    assert (await stored_petition(h, ticket)).status == PetitionStatus.SUBMITTED
+
+
+async def test_reject_tells_the_citizen_where_to_go(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    await officer.tap(_("🚫 Reject"))
+    await officer.send("Tranh chấp dân sự: đề nghị gửi đơn đến Tòa án nhân dân khu vực.")
+    await citizen.expect("Tòa án nhân dân khu vực")
+    assert (await stored_petition(h, ticket)).status == PetitionStatus.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("actor", "allowed"),
+    [
+        ("ts-cb", True),
+        ("ts-ct", True),
+        ("tcd-tb", True),
+        ("hht-cb", False),
+        ("desk-ht", False),
+        ("citizen", False),
+    ],
+)
+async def test_authorisation_of_every_action_by_role(
+    harness: Harness, staff: Staff, actor: str, allowed: bool
+) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    card = await staff["ts-cb"].expect(ticket)
+    person = citizen if actor == "citizen" else staff[actor]
+    await person.send("/help")  # any message of the bot in the actor's chat to press on
+    await person.expect("/new")
+    anchor = person.last_bot_message
+    for action in CaseAction:
+        petition = await stored_petition(h, ticket)
+        data = f"o:{action.value}:{ticket}:{petition.stage}"
+        update = h.emulator.user_presses(person.user, anchor, data, strict=False)
+        query = update["callback_query"]["id"]
+        await h.emulator.wait_for(lambda q=query: q in h.emulator.callback_answers)
+        answer = h.emulator.callback_answers[query]
+        after = await stored_petition(h, ticket)
+        if not allowed:
+            assert answer.get("show_alert"), (actor, action)
+            assert after.version == petition.version and after.stage == petition.stage, (actor, action)
+        elif action == CaseAction.ACCEPT:
+            assert after.status == PetitionStatus.ACCEPTED
+        elif action in (CaseAction.REPLY, CaseAction.ASK_INFO, CaseAction.RESOLVE, CaseAction.REJECT):
+            assert not answer.get("show_alert"), (actor, action)  # a prompt for the text follows
+            await person.send("/cancel")
+            await person.expect(_("Cancelled."))
+    assert card is not None
+
+
+async def test_anonymous_identity_never_reaches_the_official(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h, anonymous=True, first_name="Bí", last_name="Mật", username="bimat_99")
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    await officer.tap(_("❓ Ask for information"))
+    await officer.send("Anh/chị có ảnh hiện trường không?")
+    question = await citizen.expect(ticket)
+    await citizen.send("Có, tôi gửi ảnh.", reply_to_message_id=question.message_id)
+    await officer.expect("Có, tôi gửi ảnh.")
+    await citizen.send("/my")
+    await citizen.tap(f"🔎 {ticket}")
+    await citizen.tap(_("➕ Add information"))
+    await citizen.send_photo(caption="Ảnh chụp sáng nay")
+    await officer.expect("Ảnh chụp sáng nay")
+    secrets = [str(citizen.user.id), "Bí", "Mật", "bimat_99", "+84912345678"]
+    for message in h.emulator.messages(officer.chat_id):
+        if not message.from_bot:
+            continue
+        dumped = json.dumps(message.raw, ensure_ascii=False)
+        for secret in secrets:
+            assert secret not in dumped, (secret, message.raw)
+        assert "forward_origin" not in message.raw
+    petition: Petition = await stored_petition(h, ticket)
+    assert petition.is_anonymous and petition.contact_phone is None
+
+
+async def test_a_citizen_who_blocked_the_bot_does_not_break_the_action(
+    harness: Harness, staff: Staff
+) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    h.emulator.block_bot(citizen.user.id)
+    await officer.tap(_("✅ Accept"))
+    await officer.expect(
+        _("⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded.")
+    )
+    assert (await stored_petition(h, ticket)).status == PetitionStatus.ACCEPTED
+    assert all(r.error_code == 403 for r in h.emulator.rejections)
+    h.emulator.rejections.clear()
+
+
+async def test_inbox_for_officer_and_supervisor(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    _citizen, first = await submit(h)
+    _citizen2, second = await submit(h, place=("Hà Huy Tập", "Phường Hà Huy Tập"))
+    await staff["ts-cb"].send("/inbox")
+    inbox = await staff["ts-cb"].expect(_("Open cases"))
+    assert first in inbox.text and second not in inbox.text
+    await staff["ts-ct"].send("/inbox")
+    assert first in (await staff["ts-ct"].expect(_("Open cases"))).text
+    await staff["tcd-tb"].send("/inbox")
+    admin_inbox = await staff["tcd-tb"].expect(_("Open cases"))
+    assert first in admin_inbox.text and second in admin_inbox.text
+    citizen = h.citizen()
+    await consent(h, citizen, "vi")
+    await citizen.send("/inbox")
+    await citizen.expect("/new")
