@@ -9,10 +9,12 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.admin import onboarding
 from handlers.citizen import intake, messages, my, start
 from handlers.errors import on_error
 from handlers.group import on_group_start
 from handlers.official import cases
+from handlers.team import on_team_message, on_teamchat
 
 PRIVATE = filters.ChatType.PRIVATE
 # New messages only: an edited message is not a new answer (see messages.on_edited).
@@ -28,6 +30,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         [
             CommandHandler("start", start.on_start, filters=PRIVATE),
             CommandHandler("start", on_group_start, filters=filters.ChatType.GROUPS),
+            CommandHandler("teamchat", on_teamchat, filters=filters.ChatType.GROUPS),
             CommandHandler("new", intake.on_new, filters=PRIVATE),
             CommandHandler("cancel", intake.on_cancel, filters=PRIVATE),
             CommandHandler("my", my.on_my, filters=PRIVATE),
@@ -40,6 +43,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CallbackQueryHandler(intake.on_intake_button, pattern=r"^i:"),
             CallbackQueryHandler(my.on_my_button, pattern=r"^m:"),
             CallbackQueryHandler(cases.on_case_button, pattern=r"^o:"),
+            CommandHandler("invite", onboarding.on_invite, filters=PRIVATE),
+            CommandHandler("officials", onboarding.on_officials, filters=PRIVATE),
+            CallbackQueryHandler(onboarding.on_invite_button, pattern=r"^iv:"),
+            CallbackQueryHandler(onboarding.on_officials_button, pattern=r"^of:"),
             CallbackQueryHandler(messages.on_stale_button),
             MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, messages.on_edited),
             MessageHandler(PRIVATE_NEW & filters.COMMAND, messages.on_unknown_command),
@@ -47,6 +54,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             MessageHandler(PRIVATE_NEW & filters.CONTACT, messages.on_contact),
             MessageHandler(PRIVATE_NEW & MEDIA, messages.on_media),
             MessageHandler(PRIVATE_NEW & ~filters.StatusUpdate.ALL, messages.on_unsupported),
+            MessageHandler(
+                filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
+                on_team_message,
+            ),
         ]
     )
     application.add_error_handler(on_error)

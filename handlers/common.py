@@ -89,10 +89,12 @@ async def begin(update: Update, context: BotContext) -> Turn:
 
 
 async def send(update: Update, text: str, markup: Markup = None) -> Message:
-    """Send an HTML message into the update's chat (private chat of the citizen)."""
+    """Send an HTML message into the update's chat (in its forum topic, in a team chat)."""
     chat = update.effective_chat
     assert chat is not None
-    return await chat.send_message(text, reply_markup=markup)
+    message = update.effective_message
+    thread_id = message.message_thread_id if message is not None and message.is_topic_message else None
+    return await chat.send_message(text, reply_markup=markup, message_thread_id=thread_id)
 
 
 async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

@@ -52,9 +52,16 @@ async def send_attachments(
 
 
 async def deliver_case(bot: Bot, deps: Deps, petition: Petition, *, header_text: str) -> bool:
-    """Send the case card, its buttons and attachments to the assignee. False when unreachable."""
+    """Send the case card, its buttons and attachments to the assignee — or, when they work in a team
+    chat, into a forum topic of its own there. False when nobody could be reached."""
     officials = await deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
+    if (
+        assignee is not None
+        and assignee.team_chat_id is not None
+        and await _deliver_to_topic(bot, deps, petition, assignee, header_text)
+    ):
+        return True
     if assignee is None or assignee.telegram_id is None:
         await tell_admins(
             bot,
@@ -67,17 +74,56 @@ async def deliver_case(bot: Bot, deps: Deps, petition: Petition, *, header_text:
         )
         return False
     _ = await language_of(deps, assignee.telegram_id)
+    return await _send_card(bot, deps, petition, assignee, assignee.telegram_id, None, _(header_text), _)
+
+
+async def _send_card(
+    bot: Bot,
+    deps: Deps,
+    petition: Petition,
+    assignee: Official,
+    chat_id: int,
+    thread_id: int | None,
+    header: str,
+    _: Gettext,
+) -> bool:
     unit = await deps.cases.unit(assignee.unit)
-    screen = views.case_screen(_, petition, deps.directory, assignee, unit, header=_(header_text))
+    screen = views.case_screen(_, petition, deps.directory, assignee, unit, header=header)
     try:
         if screen.preface:
-            await bot.send_message(assignee.telegram_id, screen.preface)
-        await bot.send_message(assignee.telegram_id, screen.text, reply_markup=screen.markup)
-        await send_attachments(bot, assignee.telegram_id, petition.attachments)
+            await bot.send_message(chat_id, screen.preface, message_thread_id=thread_id)
+        await bot.send_message(chat_id, screen.text, reply_markup=screen.markup, message_thread_id=thread_id)
+        await send_attachments(bot, chat_id, petition.attachments, thread_id=thread_id)
     except (Forbidden, BadRequest) as exc:
         log.warning("case.delivery_failed", ticket=petition.id, official=assignee.id, error=str(exc))
         return False
     return True
+
+
+async def _deliver_to_topic(
+    bot: Bot, deps: Deps, petition: Petition, assignee: Official, header_text: str
+) -> bool:
+    """One forum topic per petition in the team chat, named with the ticket and the category."""
+    chat_id = assignee.team_chat_id
+    assert chat_id is not None
+    _ = deps.translator(None)
+    thread_id = petition.topic_thread_id if petition.topic_chat_id == chat_id else None
+    if thread_id is None:
+        category = deps.directory.category(petition.category)
+        name = f"{petition.id} · {category.name(_.lang) if category else petition.category}"[:128]
+        try:
+            topic = await bot.create_forum_topic(chat_id, name)
+        except (Forbidden, BadRequest) as exc:
+            log.warning("topic.create_failed", ticket=petition.id, chat=chat_id, error=str(exc))
+            return False
+        thread_id = topic.message_thread_id
+        await deps.cases.link_topic(petition.id, chat_id, thread_id)
+    header = (
+        _(header_text)
+        + "\n"
+        + _("Write in this topic to answer the citizen; messages starting with # stay internal.")
+    )
+    return await _send_card(bot, deps, petition, assignee, chat_id, thread_id, header, _)
 
 
 async def tell_citizen(

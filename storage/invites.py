@@ -136,7 +136,7 @@ class InviteRepository:
                 used = invite.model_copy(
                     update={"used_by": telegram_id, "used_at": at, "joined_official_id": official.id}
                 )
-                pipe.multi()
+                pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.set(invite_key, used.model_dump_json(), keepttl=True)
                 # Reserve the official and the user in the same transaction; OfficialRepository.save
                 # then writes the same link (and the set of officials) the usual way.

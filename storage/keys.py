@@ -26,6 +26,7 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``directory:settings`` | string (JSON) | none | fallback desk, categories that need evidence |
 | ``invite:<code>`` | string (JSON) | 7 days | a single-use onboarding link |
 | ``idx:petitions:assignee:<id>`` | zset | none | open tickets of an official, score = created time |
+| ``topic:<chat id>:<thread id>`` | string | none | the ticket a team chat's forum topic belongs to |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
@@ -144,3 +145,7 @@ class Keys:
     def open_petitions_by_assignee(self, official_id: str) -> str:
         """Index: the open tickets assigned to an official."""
         return f"{self._p}:idx:petitions:assignee:{official_id}"
+
+    def topic(self, chat_id: int, thread_id: int) -> str:
+        """Which petition a forum topic of a team chat is about."""
+        return f"{self._p}:topic:{chat_id}:{thread_id}"

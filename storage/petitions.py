@@ -90,6 +90,24 @@ class PetitionRepository:
             raise KeyError(before.id)
         return int(result) == 1
 
+    async def link_topic(self, ticket: str, chat_id: int, thread_id: int) -> None:
+        """Remember that a team chat's forum topic is about this petition (and the petition its topic)."""
+        await self._redis.set(self._keys.topic(chat_id, thread_id), ticket)
+        for _attempt in range(5):
+            before = await self.get(ticket)
+            if before is None:
+                return
+            after = before.model_copy(
+                update={"topic_chat_id": chat_id, "topic_thread_id": thread_id, "version": before.version + 1}
+            )
+            if await self.update(before, after):
+                return
+
+    async def ticket_of_topic(self, chat_id: int, thread_id: int) -> str | None:
+        """The petition a forum topic is about."""
+        ticket = await self._redis.get(self._keys.topic(chat_id, thread_id))
+        return str(ticket) if ticket else None
+
     async def open_tickets_of(self, official_ids: list[str]) -> list[str]:
         """Open tickets assigned to any of these officials, oldest first."""
         return await self._merge_indexes([self._keys.open_petitions_by_assignee(i) for i in official_ids])

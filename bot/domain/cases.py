@@ -275,6 +275,48 @@ class CaseService:
             return None  # written meanwhile: check again
         return CaseChange(action, before, after, note)
 
+    async def link_topic(self, ticket: str, chat_id: int, thread_id: int) -> None:
+        """The petition is discussed in this forum topic of a team chat."""
+        await self._petitions.link_topic(ticket, chat_id, thread_id)
+
+    async def ticket_of_topic(self, chat_id: int, thread_id: int) -> str | None:
+        """The petition a forum topic is about, if any."""
+        return await self._petitions.ticket_of_topic(chat_id, thread_id)
+
+    async def set_team_chat(self, official_id: str, chat_id: int | None) -> Official:
+        """Make an official (and so their cases) work in a forum supergroup, or stop it."""
+        official = await self._officials.get(official_id)
+        if official is None:
+            raise UnknownChoice(official_id)
+        updated = official.model_copy(update={"team_chat_id": chat_id})
+        await self._officials.save(updated, previous_telegram_id=official.telegram_id)
+        return updated
+
+    async def record_team_message(
+        self, actor_ref: str, ticket: str, note: str, *, internal: bool
+    ) -> Petition:
+        """A message written in a case's topic: relayed to the citizen, or an internal note."""
+        for _attempt in range(3):
+            before = await self.get(ticket)
+            after = before.model_copy(deep=True)
+            now = self._clock.now()
+            after.history.append(
+                HistoryEntry(
+                    at=now,
+                    actor=actor_ref,
+                    action="internal_note" if internal else "replied",
+                    note=note[:NOTE_MAX],
+                    internal=internal,
+                )
+            )
+            if not internal and after.status == PetitionStatus.ACCEPTED:
+                after.status = PetitionStatus.IN_PROGRESS
+            after.updated_at = now
+            after.version = before.version + 1
+            if await self._petitions.update(before, after):
+                return after
+        raise StaleAction(ticket)
+
     async def inbox(self, actor: Actor) -> list[Petition]:
         """The open cases an actor handles, oldest first: their own, their subordinates', or (an admin
         without coverage) every open case."""

@@ -239,11 +239,11 @@ class OnboardingService:
             now = self._clock.now()
             if invite is None or invite.expires_at <= now:
                 raise InviteUnknown(code)
-            if invite.is_used:
-                raise InviteAlreadyUsed(code)
             current = await self._officials.by_telegram(telegram_id)
             if current is not None and current.is_active:
-                raise AlreadyLinked(current)
+                raise AlreadyLinked(current)  # also when they reopen the link they used
+            if invite.is_used:
+                raise InviteAlreadyUsed(code)
             official = await self._target(invite, telegram_id, display_name)
             claimed = await self._invites.claim(
                 code, official, expected_link=current.id if current else None, at=now

@@ -68,7 +68,32 @@ async def relay_info(
     await turn.save()
     officials = await turn.deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
-    if assignee is not None and assignee.telegram_id is not None:
+    in_topic = (
+        assignee is not None
+        and petition.topic_chat_id is not None
+        and (assignee.team_chat_id == petition.topic_chat_id)
+    )
+    if in_topic:
+        assert petition.topic_chat_id is not None
+        official_ = turn.deps.translator(None)
+        header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
+        bot = update.get_bot()
+        if attachment is not None:
+            caption = header + ("\n" + esc(message.caption) if message.caption else "")
+            await bot.copy_message(
+                petition.topic_chat_id,
+                message.chat_id,
+                message.message_id,
+                caption=caption[:1024],
+                message_thread_id=petition.topic_thread_id,
+            )
+        else:
+            await bot.send_message(
+                petition.topic_chat_id,
+                f"{header}\n<blockquote>{esc(text or '')}</blockquote>",
+                message_thread_id=petition.topic_thread_id,
+            )
+    elif assignee is not None and assignee.telegram_id is not None:
         official_ = await notify.language_of(turn.deps, assignee.telegram_id)
         header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
         bot = update.get_bot()

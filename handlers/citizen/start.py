@@ -31,6 +31,11 @@ async def ask_consent(update: Update, turn: Turn, *, then: str = "menu") -> None
 
 async def on_start(update: Update, context: BotContext) -> None:
     """Welcome the citizen; ask for consent if they have not given it."""
+    if context.args and context.args[0].startswith("inv-"):
+        from handlers.admin.onboarding import on_invite_start  # an official's invitation link
+
+        await on_invite_start(update, context, context.args[0])
+        return
     turn = await begin(update, context)
     province = turn.deps.directory.province_name
     if not has_petition_consent(turn.citizen):

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.i18n import Gettext, Translator
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
+from storage.officials import OfficialRepository
 
 TOKEN = "123456:TEST-TOKEN"
 _user_ids = itertools.count(1001)
@@ -111,3 +112,37 @@ def scan_keys(redis: aioredis.Redis, key_prefix: str) -> Callable[[], asyncio.Fu
         return sorted([key async for key in redis.scan_iter(match=f"{key_prefix}:*")])
 
     return scan  # type: ignore[return-value]
+
+
+STAFF = {  # official id in the shipped Hà Tĩnh example → Telegram id
+    "ts-cb": 9001,  # Phường Thành Sen's officer (every category there)
+    "ts-ct": 9002,  # its chairman, supervisor of ts-cb
+    "tcd-tb": 9003,  # head of the citizen-reception board: admin
+    "hht-cb": 9004,  # Phường Hà Huy Tập's officer: unrelated to Thành Sen's cases
+    "desk-ht": 9005,  # the fallback desk
+}
+
+
+@dataclass
+class Staff:
+    """Scripted officials, linked as onboarding would link them."""
+
+    users: dict[str, ScriptedUser]
+
+    def __getitem__(self, official_id: str) -> ScriptedUser:
+        return self.users[official_id]
+
+
+@pytest.fixture
+async def staff(harness: Harness) -> AsyncIterator[Staff]:
+    repo = OfficialRepository(harness.redis, harness.keys)
+    users = {}
+    for official_id, telegram_id in STAFF.items():
+        official = await repo.get(official_id)
+        assert official is not None, official_id
+        await repo.save(official.model_copy(update={"telegram_id": telegram_id}))
+        user = harness.emulator.add_user(
+            user_id=telegram_id, first_name=official.name.split()[-1], language_code="vi", started=True
+        )
+        users[official_id] = ScriptedUser(harness.emulator, user)
+    yield Staff(users)

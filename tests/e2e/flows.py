@@ -58,3 +58,33 @@ async def ready_to_send(h: Harness) -> ScriptedUser:
     await citizen.tap_reply(_("🙈 Stay anonymous"))
     await citizen.expect(_("Please check your petition"))
     return citizen
+
+
+async def submit(
+    h: Harness,
+    *,
+    lang: str = "vi",
+    place: tuple[str, str] = ("Thành Sen", "Phường Thành Sen"),
+    category: str = "Đất đai",
+    anonymous: bool = False,
+    description: str | None = None,
+    citizen: ScriptedUser | None = None,
+    **user: str | None,
+) -> tuple[ScriptedUser, str]:
+    """A citizen sends a complete petition; returns them and the ticket."""
+    _ = h.tr(lang)
+    if citizen is None:
+        citizen = await new_petition(h, lang, **user)
+    else:
+        await citizen.send("/new")
+    await citizen.send(place[0])
+    await citizen.tap(place[1])
+    await citizen.tap(category)
+    await citizen.tap(_("Report a problem"))
+    await citizen.send(description or "Hàng rào lấn chiếm lối đi chung của tổ dân phố 3 từ tháng trước.")
+    await citizen.tap(_("⏭ Skip — no attachments"))
+    await citizen.tap_reply(_("🙈 Stay anonymous") if anonymous else _("📱 Share my phone number"))
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect(f"HT-{this_year()}-")
+    ticket = next(word for word in receipt.text.replace("\n", " ").split() if word.startswith("HT-"))
+    return citizen, ticket.strip(".,")

@@ -4,80 +4,14 @@ anonymity of relayed messages, transfer, a citizen who blocked the bot, /inbox."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
 from bot.domain.cases import CaseAction
-from emulator import ScriptedUser
 from storage.models import Petition, PetitionStatus
 from storage.officials import OfficialRepository
-from tests.e2e.conftest import Harness
-from tests.e2e.flows import consent, new_petition, stored_petition, this_year
-
-STAFF = {  # official id in the shipped Hà Tĩnh example → Telegram id
-    "ts-cb": 9001,  # Phường Thành Sen's officer (every category there)
-    "ts-ct": 9002,  # its chairman, supervisor of ts-cb
-    "tcd-tb": 9003,  # head of the citizen-reception board: admin
-    "hht-cb": 9004,  # Phường Hà Huy Tập's officer: unrelated to Thành Sen's cases
-    "desk-ht": 9005,  # the fallback desk
-}
-
-
-@dataclass
-class Staff:
-    """Scripted officials, linked as onboarding would link them."""
-
-    users: dict[str, ScriptedUser]
-
-    def __getitem__(self, official_id: str) -> ScriptedUser:
-        return self.users[official_id]
-
-
-@pytest.fixture
-async def staff(harness: Harness) -> AsyncIterator[Staff]:
-    repo = OfficialRepository(harness.redis, harness.keys)
-    users = {}
-    for official_id, telegram_id in STAFF.items():
-        official = await repo.get(official_id)
-        assert official is not None, official_id
-        await repo.save(official.model_copy(update={"telegram_id": telegram_id}))
-        user = harness.emulator.add_user(
-            user_id=telegram_id, first_name=official.name.split()[-1], language_code="vi", started=True
-        )
-        users[official_id] = ScriptedUser(harness.emulator, user)
-    yield Staff(users)
-
-
-async def submit(
-    h: Harness,
-    *,
-    lang: str = "vi",
-    place: tuple[str, str] = ("Thành Sen", "Phường Thành Sen"),
-    category: str = "Đất đai",
-    anonymous: bool = False,
-    description: str | None = None,
-    citizen: ScriptedUser | None = None,
-    **user: str | None,
-) -> tuple[ScriptedUser, str]:
-    """A citizen sends a complete petition; returns them and the ticket."""
-    _ = h.tr(lang)
-    if citizen is None:
-        citizen = await new_petition(h, lang, **user)
-    else:
-        await citizen.send("/new")
-    await citizen.send(place[0])
-    await citizen.tap(place[1])
-    await citizen.tap(category)
-    await citizen.tap(_("Report a problem"))
-    await citizen.send(description or "Hàng rào lấn chiếm lối đi chung của tổ dân phố 3 từ tháng trước.")
-    await citizen.tap(_("⏭ Skip — no attachments"))
-    await citizen.tap_reply(_("🙈 Stay anonymous") if anonymous else _("📱 Share my phone number"))
-    await citizen.tap(_("✅ Send"))
-    receipt = await citizen.expect(f"HT-{this_year()}-")
-    ticket = next(word for word in receipt.text.replace("\n", " ").split() if word.startswith("HT-"))
-    return citizen, ticket.strip(".,")
+from tests.e2e.conftest import Harness, Staff
+from tests.e2e.flows import consent, stored_petition, submit
 
 
 async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harness, staff: Staff) -> None:

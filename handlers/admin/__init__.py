@@ -1,0 +1,1 @@
+"""Handlers for admins: /invite (onboarding links) and /officials (the directory)."""
