@@ -29,6 +29,7 @@ from bot.errors import StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
 from handlers.admin import views
+from handlers.commands import publish_staff_commands
 from handlers.common import Screen, Turn, begin, close_keyboard, edit_screen, esc, send, send_screen
 from handlers.notify import language_of
 from storage.invites import DraftSlot, InviteDraft, InviteRepository
@@ -190,12 +191,6 @@ async def _invite_step(
     raise UnknownChoice(action)
 
 
-def _coverage_heading(turn: Turn, draft: InviteDraft, official_name: str | None) -> str:
-    if official_name is not None:
-        return official_name
-    return turn._("A new official")
-
-
 def _coverage_screen(
     turn: Turn, ns: str, draft: InviteDraft, kind: views.Kind, page: int, official_name: str | None = None
 ) -> Screen:
@@ -207,8 +202,19 @@ def _coverage_screen(
         selected=draft.localities if kind == "l" else draft.categories,
         directory=turn.deps.directory,
         page=page,
-        heading=_coverage_heading(turn, draft, official_name),
+        heading=official_name if official_name is not None else turn._("A new official"),
     )
+
+
+def _first_selected_page(turn: Turn, kind: views.Kind, draft: InviteDraft) -> int:
+    """The page showing the first selected item, so an edit opens where the coverage is."""
+    directory = turn.deps.directory
+    values = (
+        [loc.code for loc in directory.localities] if kind == "l" else [c.key for c in directory.categories]
+    )
+    selected = set(draft.localities if kind == "l" else draft.categories)
+    first = next((index for index, value in enumerate(values) if value in selected), 0)
+    return first // views.PER_PAGE
 
 
 async def _coverage_step(
@@ -248,7 +254,8 @@ async def _coverage_step(
         return draft
     if step == "d":
         if not getattr(draft, field):
-            await query.answer(_(CHOOSE_LOCALITY if kind == "l" else CHOOSE_CATEGORY), show_alert=True)
+            refusal = CHOOSE_LOCALITY if kind == "l" else CHOOSE_CATEGORY
+            await query.answer(_(refusal), show_alert=True)
             return None
         return draft
     raise UnknownChoice(action)
@@ -348,6 +355,7 @@ async def on_invite_start(update: Update, context: BotContext, code: str) -> Non
         )
     await send(update, text)
     log.info("invite.redeemed", official=official.id, telegram_id=user.id)
+    await publish_staff_commands(update.get_bot(), turn.deps, user.id)
     invite = await service.invite(code)
     if invite is not None:
         await _tell_inviter(update, turn.deps, invite.invited_by, official.name, unit_name)
@@ -471,7 +479,8 @@ async def _officials_step(update: Update, turn: Turn, actor: Actor, data: callba
         )
         await query.answer()
         kind: views.Kind = "l" if action == "el" else "c"
-        await edit_screen(update, _coverage_screen(turn, "of", draft, kind, 0, official.name))
+        page = _first_selected_page(turn, kind, draft)
+        await edit_screen(update, _coverage_screen(turn, "of", draft, kind, page, official.name))
         return
     # The multi-select of an edit: ``of:<l|c><t|p|a|d>:<tag>[...]`` and ``of:x:<tag>``.
     draft = await service.draft("edit", actor.telegram_id, data.arg(0))
