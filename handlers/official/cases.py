@@ -16,7 +16,7 @@ from bot.i18n import N_
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import main_menu
-from handlers.common import Turn, begin, close_keyboard, esc, send, send_screen
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send, send_screen
 from handlers.official import views
 from storage.models import Attachment, CaseInput, Petition
 
@@ -76,7 +76,8 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
     stage = int(data.arg(1)) if data.arg(1).isdigit() else -1
     if action == "inb":
         await query.answer()
-        await send_inbox(update, turn, actor, int(ticket) if ticket.isdigit() else 0)
+        status = data.arg(1) if data.arg(1) in {key for key, _label in views.INBOX_FILTERS} else "all"
+        await send_inbox(update, turn, actor, int(ticket) if ticket.isdigit() else 0, status, edit=True)
         return
     if action == "cx":
         turn.session.case_input = None
@@ -273,11 +274,16 @@ async def send_current_card(update: Update, turn: Turn, ticket: str) -> None:
     await _send_card(update, turn, petition)
 
 
-async def send_inbox(update: Update, turn: Turn, actor: Actor, page: int = 0) -> None:
-    """The actor's open cases."""
+async def send_inbox(
+    update: Update, turn: Turn, actor: Actor, page: int = 0, status: str = "all", *, edit: bool = False
+) -> None:
+    """The actor's open cases (a page of them, filtered by status)."""
     petitions = await turn.deps.cases.inbox(actor)
-    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory)
-    await send(update, text, markup)
+    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory, status)
+    if edit:
+        await edit_or_send(update, text, markup)
+    else:
+        await send(update, text, markup)
 
 
 async def on_inbox(update: Update, context: BotContext) -> None:

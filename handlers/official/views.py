@@ -18,7 +18,7 @@ from handlers.citizen.views import (
     with_description,
 )
 from handlers.common import Screen, esc
-from storage.models import Draft, Official, Petition, Unit
+from storage.models import Draft, Official, Petition, PetitionStatus, Unit
 
 INBOX_PAGE = 6
 
@@ -195,17 +195,30 @@ def history(_: Gettext, petition: Petition, officials: dict[str, Official]) -> s
     return text if len(text) <= 3900 else text[:3900] + "…"
 
 
+INBOX_FILTERS = (
+    ("all", N_("All")),
+    (PetitionStatus.SUBMITTED.value, N_("New")),
+    (PetitionStatus.ACCEPTED.value, N_("Accepted")),
+    (PetitionStatus.IN_PROGRESS.value, N_("In progress")),
+)
+
+
 def inbox(
-    _: Gettext, petitions: list[Petition], page: int, directory: Directory
+    _: Gettext, petitions: list[Petition], page: int, directory: Directory, status: str = "all"
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A page of open cases, oldest first."""
+    """A page of open cases (oldest first), filtered by status."""
+    chosen = [p for p in petitions if status == "all" or p.status.value == status]
+    filters = [
+        button(("• " if key == status else "") + _(label), callbacks.build("o", "inb", 0, key))
+        for key, label in INBOX_FILTERS
+    ]
     if not petitions:
         return _("📥 No open cases. Well done!"), None
-    page_count = max(1, -(-len(petitions) // INBOX_PAGE))
+    page_count = max(1, -(-len(chosen) // INBOX_PAGE))
     page = min(max(page, 0), page_count - 1)
-    shown = petitions[page * INBOX_PAGE : (page + 1) * INBOX_PAGE]
-    lines = ["📥 <b>{}</b> ({})".format(_("Open cases"), len(petitions)), ""]
-    rows = []
+    shown = chosen[page * INBOX_PAGE : (page + 1) * INBOX_PAGE]
+    lines = ["📥 <b>{}</b> ({}/{})".format(_("Open cases"), len(chosen), len(petitions)), ""]
+    rows = [filters[:2], filters[2:]]
     for petition in shown:
         locality = directory.locality(petition.locality_code)
         lines.append(
@@ -217,11 +230,11 @@ def inbox(
         rows.append([button(f"📋 {petition.id}", callbacks.build("o", "card", petition.id))])
     nav = []
     if page > 0:
-        nav.append(button("◀️", callbacks.build("o", "inb", page - 1)))
+        nav.append(button("◀️", callbacks.build("o", "inb", page - 1, status)))
     if page_count > 1:
-        nav.append(button(f"{page + 1}/{page_count}", callbacks.build("o", "inb", page)))
+        nav.append(button(f"{page + 1}/{page_count}", callbacks.build("o", "inb", page, status)))
     if page < page_count - 1:
-        nav.append(button("▶️", callbacks.build("o", "inb", page + 1)))
+        nav.append(button("▶️", callbacks.build("o", "inb", page + 1, status)))
     if nav:
         rows.append(nav)
     return "\n".join(lines), InlineKeyboardMarkup(rows)

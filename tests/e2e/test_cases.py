@@ -232,6 +232,11 @@ async def test_inbox_for_officer_and_supervisor(harness: Harness, staff: Staff) 
     await staff["tcd-tb"].send("/inbox")
     admin_inbox = await staff["tcd-tb"].expect(_("Open cases"))
     assert first in admin_inbox.text and second in admin_inbox.text
+    await staff["ts-cb"].tap(_("✅ Accept"))  # the first case moves on
+    await staff["tcd-tb"].tap(_("Accepted"))
+    await h.emulator.wait_for(lambda: second not in (staff["tcd-tb"].last_bot_message.text or ""))
+    filtered = staff["tcd-tb"].last_bot_message
+    assert first in (filtered.text or "") and "(1/2)" in (filtered.text or "")
     citizen = h.citizen()
     await consent(h, citizen, "vi")
     await citizen.send("/inbox")
