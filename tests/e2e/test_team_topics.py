@@ -26,7 +26,10 @@ async def link_team_chat(h: Harness, staff: Staff, *, forum: bool = True) -> Scr
     )
     admin_in_group = ScriptedUser(h.emulator, admin.user, chat_id=TEAM_CHAT)
     await admin_in_group.send("/teamchat ts-cb")
-    await admin_in_group.expect("✅" if forum else "Topics")
+    _ = h.tr("vi")
+    await admin_in_group.expect(
+        "✅" if forum else _("This group has no topics. Turn on Topics in the group settings first.")
+    )
     return ScriptedUser(h.emulator, officer.user, chat_id=TEAM_CHAT)
 
 
@@ -80,7 +83,12 @@ async def test_teamchat_setup_is_checked(harness: Harness, staff: Staff) -> None
     officer = staff["ts-cb"]
     group_member = ScriptedUser(h.emulator, officer.user, chat_id=TEAM_CHAT)
     await group_member.send("/teamchat ts-cb")  # not an admin
-    await group_member.expect("administrator")
+    await group_member.expect(h.tr("vi")("Only an administrator can link a team chat."))
+    admin = ScriptedUser(h.emulator, staff["tcd-tb"].user, chat_id=TEAM_CHAT)
+    await admin.send("/teamchat")
+    await admin.expect(
+        "/teamchat"
+    )  # the usage, with its <placeholders> escaped (the emulator checks the HTML)
     repo_official = await OfficialRepository(h.redis, h.keys).get("ts-cb")
     assert repo_official is not None and repo_official.team_chat_id is None
     assert STAFF["ts-cb"] == officer.user.id
