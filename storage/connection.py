@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -38,3 +40,8 @@ def redact(url: str) -> str:
     credentials, host = rest.rsplit("@", 1)
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user + ':***' if user else ':***'}@{host}"
+
+
+def load_script(name: str) -> str:
+    """The text of the Lua script ``storage/scripts/<name>``."""
+    return (Path(__file__).resolve().parent / "scripts" / name).read_text(encoding="utf-8")

@@ -27,6 +27,8 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``invite:<code>`` | string (JSON) | 7 days | a single-use onboarding link |
 | ``idx:petitions:assignee:<id>`` | zset | none | open tickets of an official, score = created time |
 | ``topic:<chat id>:<thread id>`` | string | none | the ticket a team chat's forum topic belongs to |
+| ``timers:due`` | zset | none | durable timers, member ``kind|ticket|arg|n``, score = due time |
+| ``timers:inflight`` | zset | none | timers being fired, score = lease expiry (Redis time) |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
@@ -149,3 +151,11 @@ class Keys:
     def topic(self, chat_id: int, thread_id: int) -> str:
         """Which petition a forum topic of a team chat is about."""
         return f"{self._p}:topic:{chat_id}:{thread_id}"
+
+    def timers_due(self) -> str:
+        """Durable timers waiting for their time."""
+        return f"{self._p}:timers:due"
+
+    def timers_inflight(self) -> str:
+        """Timers claimed by a worker and not yet done."""
+        return f"{self._p}:timers:inflight"

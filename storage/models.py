@@ -169,6 +169,34 @@ class HistoryEntry(Stored):
     internal: bool = False
 
 
+class Deadline(Stored):
+    """One deadline of a petition (accept, resolve) and what happened to it."""
+
+    kind: str
+    due_at: datetime
+    met_at: datetime | None = None
+    reminded_at: datetime | None = None
+    overdue_at: datetime | None = None
+    extended: bool = False
+    extension_reason: str | None = None
+
+    @property
+    def is_pending(self) -> bool:
+        """Not met yet."""
+        return self.met_at is None
+
+
+class Verdict(Stored):
+    """The citizen's answer to "Has your concern been resolved?"."""
+
+    asked_at: datetime
+    answered_at: datetime | None = None
+    resolved: bool | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = None
+    closed_without_answer: bool = False
+
+
 class Petition(Stored):
     """A submitted petition with its full history."""
 
@@ -198,6 +226,17 @@ class Petition(Stored):
     resolution_attachments: list[Attachment] = Field(default_factory=list)
     topic_chat_id: int | None = None
     topic_thread_id: int | None = None
+    deadlines: dict[str, Deadline] = Field(default_factory=dict)
+    escalation_level: int = 0
+    escalated_to: str | None = None
+    resolved_at: datetime | None = None
+    reopen_count: int = 0
+    verdict: Verdict | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Whether a pending deadline has passed (as recorded by the timers)."""
+        return any(d.is_pending and d.overdue_at is not None for d in self.deadlines.values())
 
     @property
     def is_open(self) -> bool:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from storage.connection import load_script
 from storage.keys import DRAFT_RECEIPT_TTL, SESSION_TTL, Keys
 from storage.models import Petition, Session
-
-
-def load_script(name: str) -> str:
-    """The text of ``storage/scripts/<name>``."""
-    return (Path(__file__).resolve().parent / "scripts" / name).read_text(encoding="utf-8")
 
 
 class PetitionRepository:
@@ -25,7 +21,13 @@ class PetitionRepository:
         self._update = redis.register_script(load_script("update_petition.lua"))
 
     async def create(
-        self, petition: Petition, *, ticket_prefix: str, year: int, session: Session
+        self,
+        petition: Petition,
+        *,
+        ticket_prefix: str,
+        year: int,
+        session: Session,
+        timers: Sequence[tuple[str, float]] = (),
     ) -> tuple[str, bool]:
         """Store ``petition`` under a new ticket ``<prefix>-<year>-NNNNNN`` (its ``id`` is ignored)
         with every index entry, and ``session`` as the citizen's new session, atomically. A draft
@@ -43,6 +45,7 @@ class PetitionRepository:
             self._keys.petition_counter(year),
             self._keys.petition_by_draft(petition.draft_id),
             self._keys.session(session.citizen_id),
+            self._keys.timers_due(),
             *index_keys,
         ]
         body = petition.model_dump_json(exclude={"id"})
@@ -55,10 +58,14 @@ class PetitionRepository:
             session.model_dump_json(),
             int(SESSION_TTL.total_seconds()),
         ]
+        for member_template, due in timers:
+            args += [due, member_template]
         ticket, created = await self._create(keys=keys, args=args)
         return str(ticket), bool(int(created))
 
-    async def update(self, before: Petition, after: Petition) -> bool:
+    async def update(
+        self, before: Petition, after: Petition, timers: Sequence[tuple[str, float]] = ()
+    ) -> bool:
         """Store ``after`` if the petition is still at ``before.version`` (``after.version`` must be
         the next one); move its index entries. False when someone changed it first."""
         if after.version != before.version + 1:
@@ -77,6 +84,7 @@ class PetitionRepository:
                 self._keys.petitions_by_status(after.status),
                 old_open,
                 new_open,
+                self._keys.timers_due(),
             ],
             args=[
                 str(before.version),
@@ -84,6 +92,7 @@ class PetitionRepository:
                 before.id,
                 after.created_at.timestamp(),
                 "1" if after.is_open and after.assignee_id else "0",
+                *[part for member, due in timers for part in (due, member)],
             ],
         )
         if int(result) == -1:

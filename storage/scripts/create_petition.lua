@@ -1,10 +1,14 @@
 -- Create a petition from a draft, atomically and at most once per draft.
 -- KEYS[1] ticket counter of the year      KEYS[2] draft -> ticket receipt
--- KEYS[3] the citizen's session           KEYS[4..] sorted-set indexes that list the ticket
+-- KEYS[3] the citizen's session           KEYS[4] timers:due
+-- KEYS[5..] sorted-set indexes that list the ticket
 -- ARGV[1] petition key prefix             ARGV[2] ticket prefix, e.g. "HT-2026-"
 -- ARGV[3] petition JSON without its id    ARGV[4] index score (created, epoch seconds)
 -- ARGV[5] receipt TTL (s)                 ARGV[6] session JSON after submission
--- ARGV[7] session TTL (s)
+-- ARGV[7] session TTL (s)                 ARGV[8..] pairs: timer due (epoch s), timer member
+--                                          in which "{ticket}" stands for the new ticket
+-- The petition key is built from ARGV[1] and the ticket: it shares the province's hash tag, so it
+-- lives in the same cluster slot as every declared key.
 -- Returns {ticket, 1} when created, {ticket, 0} when this draft was already submitted.
 local existing = redis.call('GET', KEYS[2])
 if existing then
@@ -16,8 +20,12 @@ local ticket = ARGV[2] .. string.format('%06d', n)
 local body = '{"id":' .. cjson.encode(ticket) .. ',' .. string.sub(ARGV[3], 2)
 redis.call('SET', ARGV[1] .. ticket, body)
 redis.call('SET', KEYS[2], ticket, 'EX', ARGV[5])
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[4], ticket)
+end
+for i = 8, #ARGV, 2 do
+  local member = string.gsub(ARGV[i + 1], '{ticket}', ticket)
+  redis.call('ZADD', KEYS[4], ARGV[i], member)
 end
 redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[7])
 return {ticket, 1}

@@ -1,10 +1,12 @@
 -- Replace a petition if it is still at the version the caller read (stale buttons fail cleanly),
--- moving it between status and assignee indexes in the same step.
+-- moving it between status and assignee indexes and scheduling its timers in the same step.
 -- KEYS[1] petition                 KEYS[2] index of the old status   KEYS[3] index of the new status
--- KEYS[4] open index of the old assignee ("" placeholder key when none)
--- KEYS[5] open index of the new assignee ("" placeholder key when none)
+-- KEYS[4] open index of the old assignee (a placeholder key when none)
+-- KEYS[5] open index of the new assignee (a placeholder key when none)
+-- KEYS[6] timers:due
 -- ARGV[1] expected version         ARGV[2] new petition JSON          ARGV[3] ticket
 -- ARGV[4] score (created time)     ARGV[5] "1" when the petition stays open, else "0"
+-- ARGV[6..] pairs: timer due (epoch s), timer member
 -- Returns 1 on success, 0 when the petition changed since it was read, -1 when it does not exist.
 local raw = redis.call('GET', KEYS[1])
 if not raw then
@@ -22,5 +24,8 @@ end
 redis.call('ZREM', KEYS[4], ARGV[3])
 if ARGV[5] == '1' then
   redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
+end
+for i = 6, #ARGV, 2 do
+  redis.call('ZADD', KEYS[6], ARGV[i], ARGV[i + 1])
 end
 return 1
