@@ -17,20 +17,24 @@ from bot.config import Settings
 from bot.context import DEPS_KEY, BotApplication, BotContext, Deps
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
-from bot.domain.clock import Clock, SystemClock
+from bot.domain.clock import Clock, FileClock, SystemClock
+from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.directory import Directory
+from bot.domain.escalation import DeadlineTracker, Notice
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.embedded_redis import EmbeddedRedis
 from bot.i18n import Translator
 from bot.logs import get_logger
 from bot.polling import DurablePoller
+from bot.scheduler import TimerWorker
 from storage.citizens import CitizenRepository
 from storage.connection import connect
 from storage.keys import Keys
 from storage.officials import OfficialRepository
 from storage.petitions import PetitionRepository
 from storage.sessions import SessionRepository
+from storage.timers import TimerRepository
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
@@ -66,6 +70,14 @@ async def ensure_officials_directory(deps: Deps) -> None:
     log.info("directory.imported", file=str(path), officials=len(loaded.officials))
 
 
+def load_deadline_policy(settings: Settings) -> DeadlinePolicy:
+    """DEADLINES_FILE, else the ``deadlines.yaml`` beside the province file, else the shipped one."""
+    if settings.deadlines_file is not None:
+        return DeadlinePolicy.load(settings.deadlines_file)
+    beside = Path(settings.directory_file or Directory.default_path()).parent / "deadlines.yaml"
+    return DeadlinePolicy.load(beside) if beside.is_file() else DeadlinePolicy.default()
+
+
 def build_deps(
     settings: Settings,
     redis: aioredis.Redis,
@@ -75,10 +87,14 @@ def build_deps(
 ) -> Deps:
     """Build every service once."""
     directory = directory or load_directory(settings)
-    clock = clock or SystemClock()
+    clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
     petitions = PetitionRepository(redis, keys)
-    cases = CaseService(petitions, OfficialRepository(redis, keys), clock, settings.admin_ids)
+    timers = TimerRepository(redis, keys)
+    tracker = DeadlineTracker(load_deadline_policy(settings), directory)
+    cases = CaseService(
+        petitions, OfficialRepository(redis, keys), clock, settings.admin_ids, tracker, timers
+    )
     return Deps(
         settings=settings,
         redis=redis,
@@ -87,9 +103,12 @@ def build_deps(
         directory=directory,
         translator=Translator(settings.default_language),
         citizens=CitizenService(CitizenRepository(redis, keys), clock),
-        intake=IntakeService(directory, SessionRepository(redis, keys), petitions, clock, router=cases.route),
+        intake=IntakeService(
+            directory, SessionRepository(redis, keys), petitions, clock, router=cases.route, tracker=tracker
+        ),
         petitions=PetitionService(petitions),
         cases=cases,
+        timers=timers,
         updates=UpdateLog(redis, keys),
     )
 
@@ -131,6 +150,8 @@ class BotRuntime:
         self.poller: DurablePoller | None = None
         self.application: BotApplication | None = None
         self.redis: aioredis.Redis | None = None
+        self.timer_worker: TimerWorker | None = None
+        self._timer_task: asyncio.Task[None] | None = None
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
@@ -152,11 +173,24 @@ class BotRuntime:
         self.poller = DurablePoller(
             self.application, deps.updates, max_concurrent=self.settings.max_concurrent_updates
         )
+        from handlers.notify import deliver_notices
+
+        bot = self.application.bot
+
+        async def deliver(notices: list[Notice]) -> None:
+            await deliver_notices(bot, deps, notices)
+
+        self.timer_worker = TimerWorker(deps.cases, deps.timers, deps.clock, deliver)
+        self._timer_task = asyncio.create_task(self.timer_worker.run())
         log.info("bot.started", username=self.application.bot.username)
         return self.application
 
     async def close(self) -> None:
         """Stop everything that was started, in reverse order."""
+        if self.timer_worker is not None and self._timer_task is not None:
+            self.timer_worker.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._timer_task, 10)
         if self.application is not None:
             with contextlib.suppress(Exception):
                 if self.application.running:

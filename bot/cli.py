@@ -151,6 +151,16 @@ def cmd_directory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Try the whole bot in a browser: embedded Redis, a local Bot API emulator, the bot and a web page
+    with three chats (citizen, official, admin). No Telegram token, no Redis installation."""
+    from pathlib import Path
+
+    from sandbox import run
+
+    return run(args.host, args.port, Path(args.data) if args.data else None, args.log_level)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
@@ -169,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--dry-run", action="store_true", help="only validate FILE; touch nothing")
     exporting = actions.add_parser("export", help="print the officials directory stored in Redis as YAML")
     exporting.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    sandbox = sub.add_parser(
+        "sandbox", help="try the bot in a browser: no Telegram token, no Redis needed (http://127.0.0.1:8080)"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address of the web page (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8080, help="port of the web page (default 8080)")
+    sandbox.add_argument(
+        "--data", metavar="DIR", help="keep the sandbox's Redis data in DIR (default: a temporary folder)"
+    )
+    sandbox.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="bot's log level",
+    )
     return parser
 
 

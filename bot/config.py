@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     default_language: str = "vi"
     directory_file: Path | None = None
     officials_file: Path | None = None
+    deadlines_file: Path | None = None
+    clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -47,7 +49,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("directory_file", "officials_file")
+    @field_validator("directory_file", "officials_file", "deadlines_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -17,6 +17,7 @@ from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.i18n import Translator
 from storage.keys import Keys
+from storage.timers import TimerRepository
 from storage.updates import UpdateLog
 
 
@@ -34,6 +35,7 @@ class Deps:
     intake: IntakeService
     petitions: PetitionService
     cases: CaseService
+    timers: TimerRepository
     updates: UpdateLog
 
 

@@ -7,7 +7,16 @@ what real Telegram rejects, while letting tests play simulated users and observe
 
 from .errors import ApiError
 from .media import sample_png
-from .models import ApiCall, Button, EmulatedUser, RateLimits, Rejection, SentMessage, StoredFile
+from .models import (
+    ApiCall,
+    Button,
+    EmulatedUser,
+    EmulatorEvent,
+    RateLimits,
+    Rejection,
+    SentMessage,
+    StoredFile,
+)
 from .scripted import ScriptedUser
 from .server import BotApiEmulator
 
@@ -17,6 +26,7 @@ __all__ = [
     "BotApiEmulator",
     "Button",
     "EmulatedUser",
+    "EmulatorEvent",
     "RateLimits",
     "Rejection",
     "ScriptedUser",

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ApiError, bad_request, forbidden
 from .formatting import check_markdown_v2, parse_html, trim_formatted, utf16_len
 from .media import is_image
-from .models import ChatState, ForumTopic, SentMessage, StoredFile
+from .models import ChatState, EmulatorEvent, ForumTopic, SentMessage, StoredFile
 from .state import DEFAULT_ALLOWED_UPDATES, EmulatorState
 from .validation import FileRef
 
@@ -632,7 +632,7 @@ class BotMethods(EmulatorState):
         msg = self._message(chat, p["message_id"], "delete")
         if chat.type != "private" and not msg.from_bot and chat.bot_status != "administrator":
             raise bad_request("message can't be deleted")
-        msg.deleted = True
+        self._mark_deleted(msg)
         return True
 
     def api_deletemessages(self, p: dict[str, Any]) -> bool:
@@ -644,7 +644,7 @@ class BotMethods(EmulatorState):
         for message_id in ids:
             msg = chat.messages.get(message_id)
             if msg is not None:
-                msg.deleted = True
+                self._mark_deleted(msg)
         return True
 
     def api_answercallbackquery(self, p: dict[str, Any]) -> bool:
@@ -666,6 +666,13 @@ class BotMethods(EmulatorState):
             "cache_time": p.get("cache_time", 0),
             "user_id": query["user_id"],
         }
+        self._emit(
+            EmulatorEvent(
+                "callback_answer",
+                query["chat_id"],
+                data={"query_id": query_id, **self.callback_answers[query_id]},
+            )
+        )
         return True
 
     # -- files ---------------------------------------------------------------------------------
@@ -868,5 +875,5 @@ class BotMethods(EmulatorState):
         del chat.topics[topic.message_thread_id]
         for msg in chat.messages.values():
             if msg.message_thread_id == topic.message_thread_id:
-                msg.deleted = True
+                self._mark_deleted(msg)
         return True

@@ -217,9 +217,26 @@ class Rejection:
     params: dict[str, Any]
     error_code: int
     description: str
+    time: float = 0.0  # when it happened (time.time()); 0.0 when built by hand
 
     def __str__(self) -> str:
         return f"{self.method}: {self.error_code} {self.description}"
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorEvent:
+    """A change pushed to listeners (see ``EmulatorState.add_listener``), e.g. to update a web page live.
+
+    ``kind`` is one of ``message`` (a new message, the bot's or a user's), ``edited``, ``deleted``,
+    ``rejection`` (an error returned to the bot), ``callback_answer`` (answerCallbackQuery: ``data``
+    holds text, show_alert and user_id).
+    """
+
+    kind: str
+    chat_id: int | None = None
+    message: SentMessage | None = None
+    rejection: Rejection | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

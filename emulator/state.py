@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from .formatting import detect_entities
 from .media import SAMPLE_STICKER, SAMPLE_VIDEO, SAMPLE_VOICE, image_size, sample_png
-from .models import ApiCall, ChatState, EmulatedUser, RateLimits, Rejection, SentMessage, StoredFile
+from .models import (
+    ApiCall,
+    ChatState,
+    EmulatedUser,
+    EmulatorEvent,
+    RateLimits,
+    Rejection,
+    SentMessage,
+    StoredFile,
+)
+
+log = logging.getLogger(__name__)
+Listener = Callable[[EmulatorEvent], None]
 
 DEFAULT_ALLOWED_UPDATES = frozenset(
     {
@@ -110,6 +124,7 @@ class EmulatorState:
         self._file_counter = itertools.count(1)
         self._seq = 0
         self._event = asyncio.Event()
+        self._listeners: list[Listener] = []
 
     # -- change notification -------------------------------------------------------------------
 
@@ -117,6 +132,32 @@ class EmulatorState:
         """Wake everything waiting for a change (long polls, ``wait_for``)."""
         self._event.set()
         self._event = asyncio.Event()
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` on every :class:`EmulatorEvent` (new, edited and deleted messages,
+        rejections, callback answers); returns a function that removes it. Listeners run synchronously
+        in the server's event loop and must not block; their exceptions are logged and ignored."""
+        self._listeners.append(listener)
+        return lambda: self.remove_listener(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (no error if it was not added)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event: EmulatorEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("emulator listener failed on %s", event.kind)
+
+    def _mark_deleted(self, msg: SentMessage) -> None:
+        """Delete a message (it stays stored with ``deleted=True``) and tell the listeners."""
+        if msg.deleted:
+            return
+        msg.deleted = True
+        self._emit(EmulatorEvent("deleted", msg.chat_id, msg))
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -294,6 +335,7 @@ class EmulatorState:
                 chat.reply_keyboard = reply_markup
             elif "remove_keyboard" in reply_markup:
                 chat.reply_keyboard = None
+        self._emit(EmulatorEvent("message", chat.id, msg))
         return msg
 
     def _touch(self, chat: ChatState, msg: SentMessage) -> None:
@@ -304,6 +346,7 @@ class EmulatorState:
         msg.raw["edit_date"] = msg.edit_date
         msg.seq = self._next_seq()
         chat.change_log.append((msg.seq, msg))
+        self._emit(EmulatorEvent("edited", chat.id, msg))
 
     def _queue(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update_id = next(self._update_ids)
@@ -683,8 +726,12 @@ class EmulatorState:
 
     def record_rejection(self, method: str, params: dict[str, Any], code: int, description: str) -> Rejection:
         """Remember an error returned to the bot."""
-        rejection = Rejection(method, params, code, description)
+        rejection = Rejection(method, params, code, description, time.time())
         self.rejections.append(rejection)
         if code == 429:
             self.rate_limited.append(rejection)
+        chat_id = params.get("chat_id")
+        self._emit(
+            EmulatorEvent("rejection", chat_id if isinstance(chat_id, int) else None, rejection=rejection)
+        )
         return rejection

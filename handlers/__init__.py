@@ -10,7 +10,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.admin import onboarding
-from handlers.citizen import intake, messages, my, start
+from handlers.citizen import intake, messages, my, start, verdict
 from handlers.errors import on_error
 from handlers.group import on_group_start
 from handlers.official import cases
@@ -43,6 +43,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CallbackQueryHandler(intake.on_intake_button, pattern=r"^i:"),
             CallbackQueryHandler(my.on_my_button, pattern=r"^m:"),
             CallbackQueryHandler(cases.on_case_button, pattern=r"^o:"),
+            CallbackQueryHandler(verdict.on_verdict_button, pattern=r"^v:"),
             CommandHandler("invite", onboarding.on_invite, filters=PRIVATE),
             CommandHandler("officials", onboarding.on_officials, filters=PRIVATE),
             CallbackQueryHandler(onboarding.on_invite_button, pattern=r"^iv:"),

@@ -10,6 +10,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import Deps
+from bot.domain.escalation import Notice
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers.common import esc
@@ -165,3 +166,66 @@ async def tell_admins(bot: Bot, deps: Deps, message: str, **values: str) -> None
 def official_label(official: Official | None) -> str:
     """ "Name (Title)" of an official."""
     return f"{official.name} ({official.title})" if official else "?"
+
+
+DEADLINE_WHAT = {
+    "accept": N_("accept it"),
+    "resolve": N_("resolve it"),
+    "reopened": N_("the citizen said twice it is not resolved"),
+}
+NOTICE_TEXTS = {
+    "reminder": N_("⏰ Reminder: {ticket} — you must {what} by {due}."),
+    "overdue": N_(
+        "⏰ {ticket} is overdue: you had to {what} by {due}. It has been escalated to your supervisor."
+    ),
+    "escalated_to_you": N_("⬆️ {ticket} was escalated to you: {assignee} did not {what} in time."),
+    "escalated": N_("⬆️ Your petition {ticket} was not handled in time, so it has been escalated to {unit}."),
+    "closed": N_("⚫ Your petition {ticket} is now closed. Thank you for using Tiếng Dân."),
+    "reopened": N_("🔁 The citizen says {ticket} is not resolved yet:"),
+    "reopened_supervisor": N_("🔁 {ticket}, handled by {assignee}, was reopened by the citizen:"),
+}
+
+
+async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
+    """Send what the deadline timers and the citizen's verdicts produced, each in its reader's language."""
+    from handlers.citizen.views import local_time
+
+    officials = await deps.cases.officials_by_id()
+    for notice in notices:
+        try:
+            petition = await deps.cases.get(notice.ticket)
+        except Exception:
+            continue
+        assignee = officials.get(petition.assignee_id or "")
+        kind = notice.data.get("kind", "")
+        deadline = petition.deadlines.get(kind)
+        values = {
+            "ticket": esc(petition.id),
+            "due": local_time(deadline.due_at) if deadline else "",
+            "assignee": esc(official_label(assignee)),
+        }
+        if notice.official_id is None:
+            _ = await language_of(deps, citizen_chat(petition), petition.language)
+            escalated = officials.get(petition.escalated_to or "")
+            unit = await deps.cases.unit(escalated.unit) if escalated else None
+            text = _(NOTICE_TEXTS[notice.kind]).format(unit=esc(unit.name if unit else ""), what="", **values)
+            await tell_citizen(bot, petition, text)
+            continue
+        official = officials.get(notice.official_id)
+        if official is None:
+            continue
+        chat_id = official.telegram_id
+        if chat_id is None:
+            continue
+        _ = await language_of(deps, chat_id)
+        what = _(DEADLINE_WHAT[kind]) if kind in DEADLINE_WHAT else ""
+        text = _(NOTICE_TEXTS[notice.kind]).format(what=what, unit="", **values)
+        if "reason" in notice.data:
+            text += "\n<blockquote>{}</blockquote>".format(esc(notice.data["reason"]))
+        try:
+            await bot.send_message(chat_id, text)
+        except (Forbidden, BadRequest) as exc:
+            log.info("notice.failed", ticket=petition.id, official=official.id, error=str(exc))
+            continue
+        if notice.kind in ("escalated_to_you", "reopened", "reopened_supervisor"):
+            await _send_card(bot, deps, petition, assignee or official, chat_id, None, "", _)

@@ -118,6 +118,7 @@ class CaseInput(Stored):
     action: str
     version: int  # the petition's stage when the action began
     target_official_id: str | None = None
+    deadline_kind: str | None = None
     note: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
 

@@ -8,16 +8,20 @@ officials directory — never from what a button claims.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.clock import Clock
+from bot.domain.deadlines import DeadlineKind
+from bot.domain.escalation import DeadlineTracker, Notice, next_up
 from bot.domain.routing import RouteDecision, route
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
 from storage.officials import DirectorySettings, OfficialRepository
 from storage.petitions import PetitionRepository
+from storage.timers import Timer, TimerRepository
 
 NOTE_MAX = 3500
 OPEN = frozenset({PetitionStatus.SUBMITTED, PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS})
@@ -32,6 +36,7 @@ class CaseAction(StrEnum):
     TRANSFER = "trf"
     RESOLVE = "res"
     REJECT = "rej"
+    EXTEND = "ext"
 
 
 ALLOWED_FROM: dict[CaseAction, frozenset[PetitionStatus]] = {
@@ -41,9 +46,20 @@ ALLOWED_FROM: dict[CaseAction, frozenset[PetitionStatus]] = {
     CaseAction.TRANSFER: OPEN,
     CaseAction.RESOLVE: frozenset({PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS}),
     CaseAction.REJECT: OPEN,
+    CaseAction.EXTEND: OPEN,
 }
 NEEDS_NOTE = frozenset(
-    {CaseAction.REPLY, CaseAction.ASK_INFO, CaseAction.TRANSFER, CaseAction.RESOLVE, CaseAction.REJECT}
+    {
+        CaseAction.REPLY,
+        CaseAction.ASK_INFO,
+        CaseAction.TRANSFER,
+        CaseAction.RESOLVE,
+        CaseAction.REJECT,
+        CaseAction.EXTEND,
+    }
+)
+MEETS_ACCEPT = frozenset(
+    {CaseAction.ACCEPT, CaseAction.REPLY, CaseAction.ASK_INFO, CaseAction.RESOLVE, CaseAction.REJECT}
 )
 HISTORY_ACTION = {
     CaseAction.ACCEPT: "accepted",
@@ -52,6 +68,7 @@ HISTORY_ACTION = {
     CaseAction.TRANSFER: "transferred",
     CaseAction.RESOLVE: "resolved",
     CaseAction.REJECT: "rejected",
+    CaseAction.EXTEND: "extended",
 }
 
 
@@ -84,6 +101,7 @@ class CaseChange:
     before: Petition
     after: Petition
     note: str | None
+    notices: tuple[Notice, ...] = ()
 
 
 def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
@@ -96,6 +114,8 @@ def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
         return PetitionStatus.SUBMITTED
     if action == CaseAction.RESOLVE:
         return PetitionStatus.RESOLVED
+    if action == CaseAction.EXTEND:
+        return current
     return PetitionStatus.REJECTED
 
 
@@ -140,11 +160,15 @@ class CaseService:
         officials: OfficialRepository,
         clock: Clock,
         admin_ids: tuple[int, ...],
+        tracker: DeadlineTracker | None = None,
+        timers: TimerRepository | None = None,
     ) -> None:
         self._petitions = petitions
         self._officials = officials
         self._clock = clock
         self._admin_ids = frozenset(admin_ids)
+        self.tracker = tracker
+        self._timers = timers
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this Telegram user is to the case workflow."""
@@ -200,6 +224,11 @@ class CaseService:
             raise StaleAction(ticket)
         return petition
 
+    def extendable(self, petition: Petition) -> str | None:
+        """The deadline an official may still extend (the earliest pending one never extended), if any."""
+        pending = [d for d in petition.deadlines.values() if d.is_pending and not d.extended]
+        return min(pending, key=lambda d: d.due_at).kind if pending and petition.is_open else None
+
     async def needs_evidence(self, petition: Petition) -> bool:
         """Whether resolving this petition needs a photo or document of the result."""
         return petition.category in (await self.settings()).evidence_required
@@ -218,11 +247,12 @@ class CaseService:
         note: str | None = None,
         target_official_id: str | None = None,
         attachments: Sequence[Attachment] = (),
+        deadline_kind: str | None = None,
     ) -> CaseChange:
         """Check and perform one action atomically (retrying when only a citizen's note raced it)."""
         for _attempt in range(3):
             change = await self._apply_once(
-                actor, ticket, stage, action, note, target_official_id, attachments
+                actor, ticket, stage, action, note, target_official_id, attachments, deadline_kind
             )
             if change is not None:
                 return change
@@ -237,6 +267,7 @@ class CaseService:
         note: str | None,
         target_official_id: str | None,
         attachments: Sequence[Attachment],
+        deadline_kind: str | None = None,
     ) -> CaseChange | None:
         before = await self.check(actor, ticket, stage, action)
         note = (note or "").strip() or None
@@ -250,7 +281,7 @@ class CaseService:
         if action == CaseAction.TRANSFER:
             target = await self._officials.get(target_official_id or "")
             if target is None or not target.is_active or target.id == before.assignee_id:
-                raise UnknownChoice(target_official_id or "")
+                raise UnknownChoice(deadline_kind or "")
             after.assignee_id = target.id
             after.routed_by = "transfer"
         if action == CaseAction.RESOLVE:
@@ -258,6 +289,17 @@ class CaseService:
                 raise EvidenceRequired(before.category)
             after.resolution = note
             after.resolution_attachments = list(attachments)
+        timers: list[tuple[str, float]] = []
+        if action == CaseAction.EXTEND:
+            deadline = after.deadlines.get(deadline_kind or "")
+            if deadline is None or not deadline.is_pending or deadline.extended or self.tracker is None:
+                raise UnknownChoice(deadline_kind or "")
+            duration = self.tracker.policy.durations(after.category, after.type, False)[
+                DeadlineKind(deadline.kind)
+            ]
+            deadline.due_at = self.tracker.policy.extended(deadline.due_at, duration)
+            deadline.extended, deadline.extension_reason = True, note
+            deadline.overdue_at = deadline.reminded_at = None
         after.history.append(
             HistoryEntry(
                 at=now,
@@ -268,12 +310,148 @@ class CaseService:
                 assignee_id=after.assignee_id if action == CaseAction.TRANSFER else None,
             )
         )
+        if self.tracker is not None:
+            if action in MEETS_ACCEPT:
+                self.tracker.meet(after, DeadlineKind.ACCEPT, now)
+            if action in (CaseAction.RESOLVE, CaseAction.REJECT):
+                self.tracker.meet(after, DeadlineKind.RESOLVE, now)
+            if action == CaseAction.TRANSFER:
+                self.tracker.plan(after, now, (DeadlineKind.ACCEPT,))
+            if action == CaseAction.RESOLVE:
+                timers += self.tracker.ask_verdict(after, now)
+            timers += self.tracker.timers(after, now)
         after.updated_at = now
         after.version = before.version + 1
         after.stage = before.stage + 1
-        if not await self._petitions.update(before, after):
+        if not await self._petitions.update(before, after, timers):
             return None  # written meanwhile: check again
         return CaseChange(action, before, after, note)
+
+    async def fire_timer(self, timer: Timer) -> list[Notice]:
+        """Apply a due timer to its petition (once: a repeated firing finds nothing to do)."""
+        if self.tracker is None:
+            return []
+        for _attempt in range(5):
+            before = await self._petitions.get(timer.ticket)
+            if before is None:
+                return []
+            after = before.model_copy(deep=True)
+            now = self._clock.now()
+            outcome = self.tracker.fire(after, timer, now, await self.officials_by_id())
+            if outcome is None:
+                return []
+            notices, timers = outcome
+            after.updated_at = now
+            after.version = before.version + 1
+            if await self._petitions.update(before, after, timers):
+                return notices
+        return []
+
+    async def _citizen_change(
+        self, citizen_id: str, ticket: str, change: Callable[[Petition, datetime], list[Notice] | None]
+    ) -> tuple[Petition, list[Notice]]:
+        """Apply a citizen's change to their own petition with the usual versioned write."""
+        for _attempt in range(5):
+            before = await self._petitions.get(ticket)
+            if before is None or before.citizen_id != citizen_id:
+                raise NotAllowed(ticket)
+            after = before.model_copy(deep=True)
+            now = self._clock.now()
+            notices = change(after, now)
+            if notices is None:
+                raise StaleAction(ticket)
+            after.updated_at = now
+            after.version = before.version + 1
+            timers = self.tracker.timers(after, now) if self.tracker else []
+            if await self._petitions.update(before, after, timers):
+                return after, notices
+        raise StaleAction(ticket)
+
+    async def verdict(self, citizen_id: str, ticket: str, resolved: bool) -> tuple[Petition, list[Notice]]:
+        """The citizen says whether the concern is resolved. "Yes" closes the case."""
+
+        def answer(petition: Petition, now: datetime) -> list[Notice] | None:
+            verdict = petition.verdict
+            if (
+                verdict is None
+                or verdict.answered_at is not None
+                or petition.status != PetitionStatus.RESOLVED
+            ):
+                return None
+            if resolved:
+                verdict.answered_at, verdict.resolved = now, True
+                petition.status = PetitionStatus.CLOSED
+                petition.history.append(
+                    HistoryEntry(
+                        at=now, actor="citizen", action="confirmed_resolved", status=PetitionStatus.CLOSED
+                    )
+                )
+            return []
+
+        return await self._citizen_change(citizen_id, ticket, answer)
+
+    async def rate(self, citizen_id: str, ticket: str, rating: int) -> Petition:
+        """Store the citizen's 1–5 rating of a case they confirmed resolved."""
+        if not 1 <= rating <= 5:
+            raise UnknownChoice(str(rating))
+
+        def store(petition: Petition, now: datetime) -> list[Notice] | None:
+            if petition.verdict is None or petition.verdict.resolved is not True:
+                return None
+            petition.verdict.rating = rating
+            return []
+
+        petition, _notices = await self._citizen_change(citizen_id, ticket, store)
+        return petition
+
+    async def comment(self, citizen_id: str, ticket: str, comment: str) -> Petition:
+        """Store the citizen's comment on how the case was handled."""
+
+        def store(petition: Petition, now: datetime) -> list[Notice] | None:
+            if petition.verdict is None or petition.verdict.answered_at is None:
+                return None
+            petition.verdict.comment = comment[:NOTE_MAX]
+            return []
+
+        petition, _notices = await self._citizen_change(citizen_id, ticket, store)
+        return petition
+
+    async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, list[Notice]]:
+        """ "Not yet": back to the same official with the citizen's reason; the second time, one level up."""
+        officials = await self.officials_by_id()
+        tracker = self.tracker
+        if tracker is None:
+            raise StaleAction(ticket)
+
+        def reopen(petition: Petition, now: datetime) -> list[Notice] | None:
+            if not tracker.may_reopen(petition, now):
+                return None
+            petition.status = PetitionStatus.IN_PROGRESS
+            petition.reopen_count += 1
+            petition.stage += 1
+            if petition.verdict is not None:
+                petition.verdict.answered_at, petition.verdict.resolved = now, False
+            petition.history.append(
+                HistoryEntry(
+                    at=now,
+                    actor="citizen",
+                    action="reopened",
+                    status=PetitionStatus.IN_PROGRESS,
+                    note=reason[:NOTE_MAX],
+                )
+            )
+            tracker.plan(petition, now, (DeadlineKind.RESOLVE,))
+            notices = [Notice("reopened", petition.id, petition.assignee_id, {"reason": reason[:NOTE_MAX]})]
+            supervisor = next_up(petition.assignee_id, officials)
+            if supervisor is not None:
+                notices.append(
+                    Notice("reopened_supervisor", petition.id, supervisor, {"reason": reason[:NOTE_MAX]})
+                )
+            if petition.reopen_count >= 2:
+                notices += tracker.escalate_now(petition, now, officials, reason="reopened")
+            return notices
+
+        return await self._citizen_change(citizen_id, ticket, reopen)
 
     async def link_topic(self, ticket: str, chat_id: int, thread_id: int) -> None:
         """The petition is discussed in this forum topic of a team chat."""

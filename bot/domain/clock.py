@@ -41,3 +41,25 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         """Jump to ``when``."""
         self._now = when
+
+
+class FileClock:
+    """A clock read from a file holding an ISO time (tests and demos that span several processes).
+
+    When the file is missing or empty, the real time is used.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def now(self) -> datetime:
+        """The time written in the file, else the real time."""
+        try:
+            with open(self._path, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except OSError:
+            text = ""
+        if not text:
+            return datetime.now(UTC)
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory, PetitionType
+from bot.domain.escalation import DeadlineTracker
 from bot.domain.routing import RouteDecision
 from bot.errors import (
     DescriptionEmpty,
@@ -85,9 +86,11 @@ class IntakeService:
         petitions: PetitionRepository,
         clock: Clock,
         router: Router | None = None,
+        tracker: DeadlineTracker | None = None,
     ) -> None:
         self.directory = directory
         self._router = router
+        self._tracker = tracker
         self._sessions = sessions
         self._petitions = petitions
         self._clock = clock
@@ -286,6 +289,10 @@ class IntakeService:
             assignee_id=decision.official_id if decision else None,
             routed_by=decision.rule.value if decision else None,
         )
+        timers: list[tuple[str, float]] = []
+        if self._tracker is not None:
+            self._tracker.plan(petition, now)
+            timers = self._tracker.timers(petition, now, ticket="{ticket}")
         after = session.model_copy(deep=True)
         self.cancel(after)
         after.updated_at = now
@@ -294,6 +301,7 @@ class IntakeService:
             ticket_prefix=self.directory.ticket_prefix,
             year=now.astimezone(self._tz).year,
             session=after,
+            timers=timers,
         )
         self.cancel(session)
         return Submission(ticket=ticket, created=created, route=decision if created else None)

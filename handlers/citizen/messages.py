@@ -7,7 +7,7 @@ from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
-from handlers.citizen import followup, views
+from handlers.citizen import followup, verdict, views
 from handlers.citizen.intake import (
     cancel,
     on_new,
@@ -39,6 +39,12 @@ async def _case_conversation(
 ) -> bool:
     """Handle a message that continues a case conversation; False when it is not one."""
     pending = turn.session.case_input
+    if pending is not None and pending.action in (verdict.COMMENT, verdict.REOPEN):
+        if text is None:
+            await send(update, turn._("Please write it as a text message."))
+            return True
+        await verdict.on_verdict_text(update, turn, text)
+        return True
     if pending is not None and pending.action == followup.CITIZEN_INFO:
         await followup.relay_info(update, turn, pending.ticket, text, attachment, message)
         return True

@@ -35,6 +35,9 @@ CITIZEN_NEWS = {
     CaseAction.REJECT: N_(
         "⚪ Your petition {ticket} was not accepted by {unit}. The reason, and where to go instead:"
     ),
+    CaseAction.EXTEND: N_(
+        "⏳ {unit} needs more time for your petition {ticket}; the deadline was extended. Reason:"
+    ),
 }
 ANSWER_HINT = N_("To answer, reply to this message, or open /my → the petition → ➕ Add information.")
 
@@ -135,7 +138,11 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
             raise UnknownChoice(data.arg(2))
         target_id, target_name = target.id, target.name
     turn.session.case_input = CaseInput(
-        ticket=ticket, action=case_action.value, version=stage, target_official_id=target_id
+        ticket=ticket,
+        action=case_action.value,
+        version=stage,
+        target_official_id=target_id,
+        deadline_kind=cases.extendable(petition) if case_action == CaseAction.EXTEND else None,
     )
     await turn.save()
     await query.answer()
@@ -188,6 +195,7 @@ async def complete(
             note=note,
             target_official_id=pending.target_official_id,
             attachments=attachments,
+            deadline_kind=pending.deadline_kind,
         )
     except NoteRequired:
         await send(update, _("Please write a text: it is required for this action."))
@@ -244,6 +252,10 @@ async def after_change(
         reached = await notify.tell_citizen(bot, petition, news) is not None
         if reached and change.action == CaseAction.RESOLVE and petition.resolution_attachments:
             await notify.send_attachments(bot, notify.citizen_chat(petition), petition.resolution_attachments)
+        if reached and change.action == CaseAction.RESOLVE:
+            from handlers.citizen.verdict import ask_verdict
+
+            await ask_verdict(bot, deps, petition)
     if change.action == CaseAction.TRANSFER:
         await notify.deliver_case(bot, deps, petition, header_text=N_("↪️ A petition was transferred to you."))
     done = _(views.DONE_LABELS[change.action]).format(

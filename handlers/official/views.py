@@ -29,7 +29,9 @@ ACTION_LABELS = {
     CaseAction.TRANSFER: N_("↪️ Transfer"),
     CaseAction.RESOLVE: N_("✔️ Resolve"),
     CaseAction.REJECT: N_("🚫 Reject"),
+    CaseAction.EXTEND: N_("⏳ Extend the deadline"),
 }
+DEADLINE_LABELS = {"accept": N_("Accept by"), "resolve": N_("Resolve by")}
 DONE_LABELS = {
     CaseAction.ACCEPT: N_("✅ {ticket} accepted. The citizen has been told."),
     CaseAction.REPLY: N_("💬 Your reply on {ticket} was sent to the citizen."),
@@ -37,6 +39,7 @@ DONE_LABELS = {
     CaseAction.TRANSFER: N_("↪️ {ticket} was transferred to {target}."),
     CaseAction.RESOLVE: N_("✔️ {ticket} is resolved. The citizen has been sent your answer."),
     CaseAction.REJECT: N_("🚫 {ticket} was rejected. The citizen has been told why and where to go."),
+    CaseAction.EXTEND: N_("⏳ The deadline of {ticket} was extended. The citizen has been told."),
 }
 PROMPTS = {
     CaseAction.REPLY: N_(
@@ -51,6 +54,10 @@ PROMPTS = {
         "✔️ Write the resolution of {ticket}: what was done, concretely. It is sent to the citizen."
     ),
     CaseAction.REJECT: N_("🚫 Why is {ticket} out of scope, and where should the citizen go instead?"),
+    CaseAction.EXTEND: N_(
+        "⏳ Why does {ticket} need more time? A deadline can be extended once; the reason is "
+        "recorded and shown to the citizen."
+    ),
 }
 HISTORY_LABELS = {
     "submitted": N_("Sent by the citizen"),
@@ -62,6 +69,12 @@ HISTORY_LABELS = {
     "resolved": N_("Resolved"),
     "rejected": N_("Rejected"),
     "citizen_info": N_("The citizen added information"),
+    "extended": N_("Deadline extended"),
+    "escalated": N_("Escalated"),
+    "reopened": N_("Reopened by the citizen"),
+    "confirmed_resolved": N_("The citizen confirmed it is resolved"),
+    "closed": N_("Closed"),
+    "internal_note": N_("Internal note"),
 }
 
 
@@ -104,6 +117,18 @@ def case_card(
             "👤 {}".format(", ".join(esc(p) for p in (petition.contact_name, petition.contact_phone) if p))
         )
     lines.append("🕒 {} {}".format(_("Received:"), local_time(petition.created_at)))
+    for kind, deadline in petition.deadlines.items():
+        label = _(DEADLINE_LABELS[kind]) if kind in DEADLINE_LABELS else esc(kind)
+        if deadline.met_at is not None:
+            state = "✅"
+        elif deadline.overdue_at is not None:
+            state = "⏰ " + _("overdue")
+        else:
+            state = ""
+        extended = " (" + _("extended") + ")" if deadline.extended else ""
+        lines.append(f"⏳ {label} {local_time(deadline.due_at)}{extended} {state}".rstrip())
+    if petition.escalated_to:
+        lines.append("⬆️ {} {}".format(_("Escalated, level"), petition.escalation_level))
     if assignee is not None:
         who = f"{assignee.name} ({assignee.title})"
         if unit is not None:
@@ -128,7 +153,10 @@ def case_screen(
 
 def case_keyboard(_: Gettext, petition: Petition) -> InlineKeyboardMarkup:
     """The actions the petition's status allows, and its history."""
-    allowed = [a for a in CaseAction if petition.status in ALLOWED_FROM[a]]
+    extendable = any(d.is_pending and not d.extended for d in petition.deadlines.values())
+    allowed = [
+        a for a in CaseAction if petition.status in ALLOWED_FROM[a] and (a != CaseAction.EXTEND or extendable)
+    ]
     buttons = [button(_(ACTION_LABELS[a]), case_callback(a.value, petition)) for a in allowed]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([button(_("📜 History"), callbacks.build("o", "his", petition.id))])
@@ -208,6 +236,7 @@ def inbox(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """A page of open cases (oldest first), filtered by status."""
     chosen = [p for p in petitions if status == "all" or p.status.value == status]
+    chosen.sort(key=lambda p: (not p.overdue, p.created_at))  # overdue first, then oldest
     filters = [
         button(("• " if key == status else "") + _(label), callbacks.build("o", "inb", 0, key))
         for key, label in INBOX_FILTERS
@@ -222,8 +251,11 @@ def inbox(
     for petition in shown:
         locality = directory.locality(petition.locality_code)
         lines.append(
-            "<b>{}</b> · {} · {}".format(
-                esc(petition.id), local_time(petition.created_at), _(STATUS_LABELS[petition.status])
+            "{}<b>{}</b> · {} · {}".format(
+                "⏰ " if petition.overdue else "",
+                esc(petition.id),
+                local_time(petition.created_at),
+                _(STATUS_LABELS[petition.status]),
             )
         )
         lines.append("   {}".format(esc(locality.name if locality else petition.locality_code)))

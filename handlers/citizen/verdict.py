@@ -1,0 +1,148 @@
+"""The citizen's verdict on a resolved case: resolved (then a 1–5 rating and a comment) or not yet
+(then the reason, and the case reopens with the same official)."""
+
+from __future__ import annotations
+
+from telegram import Bot, InlineKeyboardMarkup, Update
+
+from bot import callbacks
+from bot.context import BotContext, Deps
+from bot.errors import NotAllowed, StaleAction, UnknownChoice
+from bot.i18n import Gettext
+from handlers import notify
+from handlers.citizen import views
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
+from storage.models import CaseInput, Petition
+
+COMMENT = "comment"
+REOPEN = "reopen"
+
+
+def verdict_keyboard(petition: Petition, gettext: Gettext) -> InlineKeyboardMarkup:
+    """Yes / Not yet."""
+    return InlineKeyboardMarkup(
+        [
+            [views.button(gettext("✅ Yes, it is resolved"), callbacks.build("v", "y", petition.id))],
+            [views.button(gettext("❌ Not yet"), callbacks.build("v", "n", petition.id))],
+        ]
+    )
+
+
+async def ask_verdict(bot: Bot, deps: Deps, petition: Petition) -> None:
+    """Ask the citizen whether the resolution really solved the problem."""
+    _ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
+    text = _(
+        "❓ Has your concern in {ticket} really been resolved? Your answer helps the province check the "
+        "work of its officials."
+    ).format(ticket=esc(petition.id))
+    await notify.tell_citizen(bot, petition, text, verdict_keyboard(petition, _))
+
+
+async def on_verdict_button(update: Update, context: BotContext) -> None:
+    """``v:y|n|s:<ticket>`` and ``v:r:<ticket>:<1-5>``."""
+    query = update.callback_query
+    assert query is not None
+    data = callbacks.parse(query.data)
+    turn = await begin(update, context)
+    _ = turn._
+    cases = turn.deps.cases
+    if data is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    ticket = data.arg(0)
+    try:
+        if data.action == "y":
+            await cases.verdict(turn.citizen.id, ticket, True)
+            await query.answer()
+            stars = [views.button("⭐" * n, callbacks.build("v", "r", ticket, n)) for n in range(1, 6)]
+            await edit_or_send(
+                update,
+                _("🙏 Thank you! How would you rate how {ticket} was handled?").format(ticket=esc(ticket)),
+                InlineKeyboardMarkup([stars[:3], stars[3:]]),
+            )
+        elif data.action == "r":
+            await cases.rate(turn.citizen.id, ticket, int(data.arg(1)) if data.arg(1).isdigit() else 0)
+            turn.session.case_input = CaseInput(ticket=ticket, action=COMMENT, version=0)
+            await turn.save()
+            await query.answer()
+            skip = InlineKeyboardMarkup(
+                [[views.button(_("⏭ No comment"), callbacks.build("v", "s", ticket))]]
+            )
+            await edit_or_send(
+                update,
+                _("Thank you. Anything to add about how it was handled? Type it, or tap «No comment»."),
+                skip,
+            )
+        elif data.action == "s":
+            turn.session.case_input = None
+            await turn.save()
+            await query.answer()
+            await close_keyboard(update, _("🙏 Thank you for your feedback."))
+        elif data.action == "n":
+            petition = await cases.get(ticket)
+            if petition.citizen_id != turn.citizen.id:
+                raise NotAllowed(ticket)
+            tracker = cases.tracker
+            if tracker is None or not tracker.may_reopen(petition, turn.deps.clock.now()):
+                await query.answer()
+                await close_keyboard(update)
+                await send(
+                    update,
+                    _(
+                        "{ticket} can no longer be reopened. If the problem remains, please send a new "
+                        "petition with /new."
+                    ).format(ticket=esc(ticket)),
+                )
+                return
+            turn.session.case_input = CaseInput(ticket=ticket, action=REOPEN, version=0)
+            await turn.save()
+            await query.answer()
+            await close_keyboard(update)
+            await send(
+                update,
+                _(
+                    "What is still not resolved? Write it in a few words: it goes back to the official, "
+                    "and their supervisor is told."
+                ),
+            )
+        else:
+            raise UnknownChoice(data.action)
+    except (StaleAction, NotAllowed, UnknownChoice, ValueError):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await close_keyboard(update)
+
+
+async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
+    """The comment after a rating, or the reason a case is not resolved."""
+    _ = turn._
+    pending = turn.session.case_input
+    assert pending is not None
+    turn.session.case_input = None
+    cases = turn.deps.cases
+    try:
+        if pending.action == COMMENT:
+            await cases.comment(turn.citizen.id, pending.ticket, text)
+            await turn.save()
+            await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
+            return
+        petition, notices = await cases.reopen(turn.citizen.id, pending.ticket, text)
+    except (StaleAction, NotAllowed):
+        await turn.save()
+        await send(
+            update,
+            _(
+                "{ticket} can no longer be reopened. If the problem remains, please send a new "
+                "petition with /new."
+            ).format(ticket=esc(pending.ticket)),
+            views.main_menu(_),
+        )
+        return
+    await turn.save()
+    await send(
+        update,
+        _("🔁 {ticket} is reopened. The official and their supervisor have been told.").format(
+            ticket=esc(petition.id)
+        ),
+        views.main_menu(_),
+    )
+    await notify.deliver_notices(update.get_bot(), turn.deps, notices)
