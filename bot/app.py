@@ -209,9 +209,20 @@ class BotRuntime:
             await self.open()
             assert self.poller is not None
             loop = asyncio.get_running_loop()
+            stopped = asyncio.Event()
+
+            def stop() -> None:
+                stopped.set()
+                assert self.poller is not None
+                self.poller.stop()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, self.poller.stop)
-            await self.poller.run()
+                    loop.add_signal_handler(sig, stop)
+            if self.settings.run_poller:
+                await self.poller.run()
+            else:
+                log.info("bot.timers_only")  # another process polls Telegram; this one fires timers
+                await stopped.wait()
         finally:
             await self.close()

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     directory_file: Path | None = None
     officials_file: Path | None = None
     deadlines_file: Path | None = None
+    run_poller: bool = True  # false: an extra process that only fires timers (Telegram allows one poller)
     clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)

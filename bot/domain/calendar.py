@@ -144,7 +144,8 @@ class _YamlFile:
 
     def fail_validation(self, exc: ValidationError) -> NoReturn:
         errors = exc.errors()
-        first = errors[0]
+        # Prefer a problem on a line (a misspelt key) over a missing field (which has no line).
+        first = next((e for e in errors if tuple(e["loc"]) in self.lines), errors[0])
         message = first["msg"]
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem(s))"

@@ -294,7 +294,8 @@ class CaseService:
             deadline = after.deadlines.get(deadline_kind or "")
             if deadline is None or not deadline.is_pending or deadline.extended or self.tracker is None:
                 raise UnknownChoice(deadline_kind or "")
-            duration = self.tracker.policy.durations(after.category, after.type, False)[
+            urgent = self.tracker.is_urgent(after.category)
+            duration = self.tracker.policy.durations(after.category, after.type, urgent)[
                 DeadlineKind(deadline.kind)
             ]
             deadline.due_at = self.tracker.policy.extended(deadline.due_at, duration)

@@ -65,6 +65,11 @@ class DeadlineTracker:
         self.policy = policy
         self._directory = directory
 
+    def is_urgent(self, category: str) -> bool:
+        """Whether a category is marked urgent in the province file."""
+        found = self._directory.category(category)
+        return bool(found and found.is_urgent)
+
     def plan(
         self, petition: Petition, start: datetime, kinds: tuple[DeadlineKind, ...] | None = None
     ) -> None:
@@ -105,13 +110,10 @@ class DeadlineTracker:
         if timer.kind == VERDICT_CLOSE:
             return self._close_without_verdict(petition, timer, now)
         deadline = petition.deadlines.get(timer.arg)
-        if (
-            deadline is None
-            or not petition.is_open
-            or not deadline.is_pending
-            or epoch(deadline.due_at) != timer.n
-        ):
+        if deadline is None or not petition.is_open or not deadline.is_pending:
             return None
+        if timer.kind in (REMIND, DUE) and epoch(deadline.due_at) != timer.n:
+            return None  # set for a due time that has since moved (extension, transfer, reopening)
         if timer.kind == REMIND:
             if deadline.reminded_at is not None:
                 return None

@@ -6,12 +6,14 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.app import BotRuntime
 from bot.config import Settings
+from bot.domain.clock import Clock, ManualClock
 from bot.i18n import Gettext, Translator
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
@@ -31,6 +33,7 @@ class Harness:
     keys: Keys
     settings: Settings
     translator: Translator
+    clock: ManualClock
 
     def tr(self, lang: str) -> Gettext:
         """The bot's translations, to find labels the way a user reads them."""
@@ -75,9 +78,11 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     await emu.stop()
 
 
-async def start_runtime(settings: Settings) -> tuple[BotRuntime, asyncio.Task[None]]:
+async def start_runtime(
+    settings: Settings, clock: Clock | None = None
+) -> tuple[BotRuntime, asyncio.Task[None]]:
     """Open the bot and run its durable poller in the background."""
-    runtime = BotRuntime(settings)
+    runtime = BotRuntime(settings, clock=clock)
     await runtime.open()
     assert runtime.poller is not None
     return runtime, asyncio.create_task(runtime.poller.run())
@@ -97,9 +102,10 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     """The real bot polling the emulator, with a clean key space."""
     settings = make_settings(emulator, redis_url, key_prefix)
-    runtime, task = await start_runtime(settings)
+    clock = ManualClock(datetime.now(UTC))
+    runtime, task = await start_runtime(settings, clock)
     keys = Keys(key_prefix, "ht")
-    yield Harness(emulator, runtime, redis, keys, settings, Translator())
+    yield Harness(emulator, runtime, redis, keys, settings, Translator(), clock)
     await stop_runtime(runtime, task)
     assert not emulator.rejections, f"the emulator rejected calls: {emulator.rejections}"
 

@@ -233,6 +233,7 @@ async def test_inbox_for_officer_and_supervisor(harness: Harness, staff: Staff) 
     admin_inbox = await staff["tcd-tb"].expect(_("Open cases"))
     assert first in admin_inbox.text and second in admin_inbox.text
     await staff["ts-cb"].tap(_("✅ Accept"))  # the first case moves on
+    await staff["ts-cb"].expect(_("✅ {ticket} accepted. The citizen has been told.").format(ticket=first))
     await staff["tcd-tb"].tap(_("Accepted"))
     await h.emulator.wait_for(lambda: second not in (staff["tcd-tb"].last_bot_message.text or ""))
     filtered = staff["tcd-tb"].last_bot_message

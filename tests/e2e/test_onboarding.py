@@ -5,11 +5,13 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 import redis.asyncio as aioredis
 
+from bot.domain.clock import ManualClock
 from bot.domain.directory import Directory
 from bot.i18n import Translator
 from emulator import BotApiEmulator, ScriptedUser
@@ -34,8 +36,9 @@ async def h(
 ) -> AsyncIterator[Harness]:
     """The real bot with ADMIN_ID in ADMIN_IDS."""
     settings = make_settings(emulator, redis_url, key_prefix, admin_ids=(ADMIN_ID,))
-    runtime, task = await start_runtime(settings)
-    yield Harness(emulator, runtime, redis, Keys(key_prefix, "ht"), settings, Translator())
+    clock = ManualClock(datetime.now(UTC))
+    runtime, task = await start_runtime(settings, clock)
+    yield Harness(emulator, runtime, redis, Keys(key_prefix, "ht"), settings, Translator(), clock)
     await stop_runtime(runtime, task)
     assert not emulator.rejections, f"the emulator rejected calls: {emulator.rejections}"
 
