@@ -81,6 +81,11 @@ HISTORY_ACTIONS = {
     "resolved": N_("Resolved"),
     "rejected": N_("Not accepted"),
     "citizen_info": N_("You added information"),
+    "extended": N_("The deadline was extended"),
+    "escalated": N_("Escalated to a higher level"),
+    "reopened": N_("You said it is not resolved yet"),
+    "confirmed_resolved": N_("You confirmed it is resolved"),
+    "closed": N_("Closed"),
 }
 STEP_TITLES = {
     Step.LOCALITY: N_("Place"),
@@ -632,7 +637,10 @@ def my_list(_: Gettext, page: PetitionPage, directory: Directory) -> tuple[str, 
         category_name = category.name(_.lang) if category else petition.category
         locality_name = locality.name if locality else petition.locality_code
         lines.append(f"{esc(category_name)} · {esc(locality_name)}")
-        lines.append(_(STATUS_LABELS[petition.status]))
+        status = _(STATUS_LABELS[petition.status])
+        if petition.overdue:
+            status += " · " + _("⏰ late: escalated to a higher level")
+        lines.append(status)
         lines.append("")
         rows.append([button(f"🔎 {petition.id}", callbacks.build("m", "o", petition.id, page.page))])
     nav = []
@@ -671,6 +679,11 @@ def petition_detail(_: Gettext, petition: Petition, directory: Directory, back_p
             ),
         )
     )
+    resolve = petition.deadlines.get("resolve")
+    if petition.is_open and resolve is not None and resolve.is_pending:
+        lines.append("⏳ {} {}".format(_("Expected to be resolved by"), local_time(resolve.due_at)))
+    if petition.overdue:
+        lines.append(_("⏰ late: escalated to a higher level"))
     lines += ["", "<b>{}</b>".format(_("History"))]
     entries = [e for e in petition.history if not e.internal]
     if len(entries) > HISTORY_SHOWN:
