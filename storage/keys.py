@@ -29,6 +29,7 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``topic:<chat id>:<thread id>`` | string | none | the ticket a team chat's forum topic belongs to |
 | ``timers:due`` | zset | none | durable timers, member ``kind|ticket|arg|n``, score = due time |
 | ``timers:inflight`` | zset | none | timers being fired, score = lease expiry (Redis time) |
+| ``audit`` | stream | none (never edited) | every action of an official or admin: who, what, when, case |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
@@ -159,3 +160,7 @@ class Keys:
     def timers_inflight(self) -> str:
         """Timers claimed by a worker and not yet done."""
         return f"{self._p}:timers:inflight"
+
+    def audit(self) -> str:
+        """The append-only audit trail (a stream)."""
+        return f"{self._p}:audit"

@@ -29,6 +29,7 @@ def test_key_strings_are_stable() -> None:
     assert keys.invite("abc") == "tiengdan:{ht}:v1:invite:abc"
     assert keys.topic(-100123, 7) == "tiengdan:{ht}:v1:topic:-100123:7"
     assert keys.timers_due() == "tiengdan:{ht}:v1:timers:due"
+    assert keys.audit() == "tiengdan:{ht}:v1:audit"
     assert keys.timers_inflight() == "tiengdan:{ht}:v1:timers:inflight"
     assert (
         keys.open_petitions_by_assignee("ts-officer") == "tiengdan:{ht}:v1:idx:petitions:assignee:ts-officer"
