@@ -28,6 +28,7 @@ from bot.i18n import Translator
 from bot.logs import get_logger
 from bot.polling import DurablePoller
 from bot.scheduler import TimerWorker
+from storage.audit import AuditLog
 from storage.citizens import CitizenRepository
 from storage.connection import connect
 from storage.keys import Keys
@@ -92,8 +93,9 @@ def build_deps(
     petitions = PetitionRepository(redis, keys)
     timers = TimerRepository(redis, keys)
     tracker = DeadlineTracker(load_deadline_policy(settings), directory)
+    audit = AuditLog(redis, keys)
     cases = CaseService(
-        petitions, OfficialRepository(redis, keys), clock, settings.admin_ids, tracker, timers
+        petitions, OfficialRepository(redis, keys), clock, settings.admin_ids, tracker, timers, audit
     )
     return Deps(
         settings=settings,
@@ -109,6 +111,7 @@ def build_deps(
         petitions=PetitionService(petitions),
         cases=cases,
         timers=timers,
+        audit=audit,
         updates=UpdateLog(redis, keys),
     )
 

@@ -17,6 +17,7 @@ from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.i18n import Translator
 from storage.keys import Keys
+from storage.audit import AuditLog
 from storage.timers import TimerRepository
 from storage.updates import UpdateLog
 
@@ -36,6 +37,7 @@ class Deps:
     petitions: PetitionService
     cases: CaseService
     timers: TimerRepository
+    audit: AuditLog
     updates: UpdateLog
 
 

@@ -21,6 +21,7 @@ from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, 
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
 from storage.officials import DirectorySettings, OfficialRepository
 from storage.petitions import PetitionRepository
+from storage.audit import AuditLog
 from storage.timers import Timer, TimerRepository
 
 NOTE_MAX = 3500
@@ -162,6 +163,7 @@ class CaseService:
         admin_ids: tuple[int, ...],
         tracker: DeadlineTracker | None = None,
         timers: TimerRepository | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self._petitions = petitions
         self._officials = officials
@@ -169,6 +171,7 @@ class CaseService:
         self._admin_ids = frozenset(admin_ids)
         self.tracker = tracker
         self._timers = timers
+        self.audit = audit
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this Telegram user is to the case workflow."""
@@ -326,6 +329,9 @@ class CaseService:
         after.stage = before.stage + 1
         if not await self._petitions.update(before, after, timers):
             return None  # written meanwhile: check again
+        if self.audit is not None:
+            details = {"to": after.assignee_id or ""} if action == CaseAction.TRANSFER else {}
+            await self.audit.append(actor.ref, HISTORY_ACTION[action], now, ticket, **details)
         return CaseChange(action, before, after, note)
 
     async def fire_timer(self, timer: Timer) -> list[Notice]:
