@@ -171,7 +171,6 @@ def official_label(official: Official | None) -> str:
 DEADLINE_WHAT = {
     "accept": N_("accept it"),
     "resolve": N_("resolve it"),
-    "reopened": N_("the citizen said twice it is not resolved"),
 }
 NOTICE_TEXTS = {
     "reminder": N_("⏰ Reminder: {ticket} — you must {what} by {due}."),
@@ -180,6 +179,15 @@ NOTICE_TEXTS = {
     ),
     "escalated_to_you": N_("⬆️ {ticket} was escalated to you: {assignee} did not {what} in time."),
     "escalated": N_("⬆️ Your petition {ticket} was not handled in time, so it has been escalated to {unit}."),
+    "escalated_citizen_reopened": N_(
+        "⬆️ As the problem is still not resolved, your petition {ticket} has been escalated to a higher level."
+    ),
+    "escalated_reopened": N_(
+        "⬆️ {ticket} was escalated to you: the citizen said twice that it is not resolved."
+    ),
+    "escalated_no_unit": N_(
+        "⬆️ Your petition {ticket} was not handled in time, so it has been escalated to a higher level."
+    ),
     "closed": N_("⚫ Your petition {ticket} is now closed. Thank you for using Tiếng Dân."),
     "reopened": N_("🔁 The citizen says {ticket} is not resolved yet:"),
     "reopened_supervisor": N_("🔁 {ticket}, handled by {assignee}, was reopened by the citizen:"),
@@ -208,7 +216,12 @@ async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
             _ = await language_of(deps, citizen_chat(petition), petition.language)
             escalated = officials.get(petition.escalated_to or "")
             unit = await deps.cases.unit(escalated.unit) if escalated else None
-            text = _(NOTICE_TEXTS[notice.kind]).format(unit=esc(unit.name if unit else ""), what="", **values)
+            message = NOTICE_TEXTS[notice.kind]
+            if notice.kind == "escalated" and kind == "reopened":
+                message = NOTICE_TEXTS["escalated_citizen_reopened"]
+            elif notice.kind == "escalated" and unit is None:
+                message = NOTICE_TEXTS["escalated_no_unit"]
+            text = _(message).format(unit=esc(unit.name if unit else ""), what="", **values)
             await tell_citizen(bot, petition, text)
             continue
         official = officials.get(notice.official_id)
@@ -219,7 +232,10 @@ async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
             continue
         _ = await language_of(deps, chat_id)
         what = _(DEADLINE_WHAT[kind]) if kind in DEADLINE_WHAT else ""
-        text = _(NOTICE_TEXTS[notice.kind]).format(what=what, unit="", **values)
+        message = NOTICE_TEXTS[notice.kind]
+        if notice.kind == "escalated_to_you" and kind == "reopened":
+            message = NOTICE_TEXTS["escalated_reopened"]
+        text = _(message).format(what=what, unit="", **values)
         if "reason" in notice.data:
             text += "\n<blockquote>{}</blockquote>".format(esc(notice.data["reason"]))
         try:
