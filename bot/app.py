@@ -9,36 +9,49 @@ from pathlib import Path
 from typing import cast
 
 import redis.asyncio as aioredis
-from telegram import LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.aiohttp_request import AiohttpRequest
+from bot.broadcaster import Broadcaster
 from bot.config import Settings
 from bot.context import DEPS_KEY, BotApplication, BotContext, Deps
+from bot.domain.broadcast import BroadcastService
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock, FileClock, SystemClock
 from bot.domain.deadlines import DeadlinePolicy
+from bot.domain.dialogues import REMIND_KIND as DIALOGUE_REMINDER
+from bot.domain.dialogues import DialogueService
 from bot.domain.directory import Directory
 from bot.domain.escalation import DeadlineTracker, Notice
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
+from bot.domain.privacy import PrivacyService
+from bot.domain.subscriptions import SubscriptionService
 from bot.embedded_redis import EmbeddedRedis
 from bot.i18n import Translator
 from bot.logs import get_logger
 from bot.polling import DurablePoller
+from bot.retention import RetentionWorker
 from bot.scheduler import TimerWorker
 from storage.audit import AuditLog
+from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
 from storage.connection import connect
+from storage.dialogues import DialogueRepository
 from storage.keys import Keys
 from storage.officials import OfficialRepository
 from storage.petitions import PetitionRepository
+from storage.privacy import PrivacyRepository
 from storage.sessions import SessionRepository
+from storage.subscriptions import SubscriptionRepository
 from storage.timers import TimerRepository
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
+BROADCAST_CONCURRENCY = 16
 
 
 def load_directory(settings: Settings) -> Directory:
@@ -97,6 +110,13 @@ def build_deps(
     cases = CaseService(
         petitions, OfficialRepository(redis, keys), clock, settings.admin_ids, tracker, timers, audit
     )
+    dialogues = DialogueService(
+        DialogueRepository(redis, keys), petitions, cases, tracker, directory, clock, audit
+    )
+    cases.timer_kinds[DIALOGUE_REMINDER] = dialogues.fire_timer
+    subscriptions = SubscriptionService(
+        SubscriptionRepository(redis, keys), CitizenRepository(redis, keys), directory, clock
+    )
     return Deps(
         settings=settings,
         redis=redis,
@@ -113,6 +133,28 @@ def build_deps(
         timers=timers,
         audit=audit,
         updates=UpdateLog(redis, keys),
+        privacy=PrivacyService(
+            CitizenRepository(redis, keys),
+            petitions,
+            PrivacyRepository(redis, keys),
+            audit,
+            keys,
+            clock,
+            retention_days=settings.retention_days,
+            max_petitions_per_day=settings.max_petitions_per_day,
+            flood_max_updates=settings.flood_max_updates,
+            flood_window_seconds=settings.flood_window_seconds,
+        ),
+        dialogues=dialogues,
+        broadcasts=BroadcastService(
+            BroadcastRepository(redis, keys),
+            subscriptions.repo,
+            directory,
+            clock,
+            audit,
+            settings.default_language,
+        ),
+        subscriptions=subscriptions,
     )
 
 
@@ -155,6 +197,11 @@ class BotRuntime:
         self.redis: aioredis.Redis | None = None
         self.timer_worker: TimerWorker | None = None
         self._timer_task: asyncio.Task[None] | None = None
+        self.retention_worker: RetentionWorker | None = None
+        self._retention_task: asyncio.Task[None] | None = None
+        self.broadcaster: Broadcaster | None = None
+        self.broadcast_task: asyncio.Task[None] | None = None
+        self._broadcast_bot: Bot | None = None
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
@@ -185,11 +232,56 @@ class BotRuntime:
 
         self.timer_worker = TimerWorker(deps.cases, deps.timers, deps.clock, deliver)
         self._timer_task = asyncio.create_task(self.timer_worker.run())
+        self.retention_worker = RetentionWorker(deps.privacy, interval=self.settings.retention_sweep_seconds)
+        self._retention_task = asyncio.create_task(self.retention_worker.run())
+        await self._start_broadcaster(deps)
         log.info("bot.started", username=self.application.bot.username)
         return self.application
 
+    async def _start_broadcaster(self, deps: Deps) -> None:
+        """The broadcast worker, with a Bot of its own: it paces itself and honours 429s itself."""
+        from handlers.admin.broadcast import update_progress
+
+        assert self.application is not None
+        settings = self.settings
+        api = settings.api_base
+        self._broadcast_bot = Bot(
+            str(settings.telegram_bot_token),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=AiohttpRequest(connections=BROADCAST_CONCURRENCY),
+        )
+        await self._broadcast_bot.initialize()
+        bot = self.application.bot
+
+        async def progress(broadcast_id: str, final: bool) -> None:
+            await update_progress(bot, deps, broadcast_id, final)
+
+        paid = settings.allow_paid_broadcast
+        self.broadcaster = Broadcaster(
+            deps.broadcasts,
+            self._broadcast_bot,
+            progress,
+            rate=settings.broadcast_paid_rate if paid else settings.broadcast_rate,
+            paid=paid,
+            lease=settings.broadcast_lease_seconds,
+            concurrency=BROADCAST_CONCURRENCY,
+        )
+        self.broadcast_task = asyncio.create_task(self.broadcaster.run())
+
     async def close(self) -> None:
         """Stop everything that was started, in reverse order."""
+        if self.broadcaster is not None and self.broadcast_task is not None:
+            self.broadcaster.stop()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self.broadcast_task, 10)
+        if self._broadcast_bot is not None:
+            with contextlib.suppress(Exception):
+                await self._broadcast_bot.shutdown()
+        if self.retention_worker is not None and self._retention_task is not None:
+            self.retention_worker.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._retention_task, 10)
         if self.timer_worker is not None and self._timer_task is not None:
             self.timer_worker.stop()
             with contextlib.suppress(Exception):

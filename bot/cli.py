@@ -151,6 +151,24 @@ def cmd_directory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``report [--from DATE] [--to DATE] --format xlsx|csv|open311 [--out FILE] [--lang vi|en]``."""
+    from bot import report_cli
+    from bot.app import load_directory
+
+    settings = _settings()
+    return report_cli.cmd_report(args, settings, load_directory(settings))
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``audit [--case ID] [--actor ID] [--since DATE]``: print the audit trail, one line per entry."""
+    from bot import report_cli
+    from bot.app import load_directory
+
+    settings = _settings()
+    return report_cli.cmd_audit(args, settings, load_directory(settings))
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Try the whole bot in a browser: embedded Redis, a local Bot API emulator, the bot and a web page
     with three chats (citizen, official, admin). No Telegram token, no Redis installation."""
@@ -179,6 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--dry-run", action="store_true", help="only validate FILE; touch nothing")
     exporting = actions.add_parser("export", help="print the officials directory stored in Redis as YAML")
     exporting.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    report = sub.add_parser("report", help="export a period's petitions: Excel, CSV or Open311 JSON")
+    report.set_defaults(func=cmd_report)
+    report.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="first day (YYYY-MM-DD or dd/mm/yyyy)"
+    )
+    report.add_argument("--to", dest="date_to", metavar="DATE", help="last day, included (default: today)")
+    report.add_argument("--format", choices=("xlsx", "csv", "open311"), default="xlsx", help="default xlsx")
+    report.add_argument("--out", metavar="FILE", help="output file ('-': standard output, not for xlsx)")
+    report.add_argument("--lang", choices=("vi", "en"), default="vi", help="headers' language (default vi)")
+    report.add_argument(
+        "--progress", action="store_true", help="show the progress bar even when not a terminal"
+    )
+    audit = sub.add_parser("audit", help="print the audit trail (actions of officials and admins)")
+    audit.set_defaults(func=cmd_audit)
+    audit.add_argument("--case", metavar="ID", help="only this ticket")
+    audit.add_argument("--actor", metavar="ID", help="only this actor (e.g. ts-cb, official:ts-cb, cli)")
+    audit.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or dd/mm/yyyy)")
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a browser: no Telegram token, no Redis needed (http://127.0.0.1:8080)"
     )

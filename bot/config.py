@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    broadcast_rate: float = Field(default=25.0, gt=0)  # messages/s overall (Telegram: about 30/s free)
+    allow_paid_broadcast: bool = False  # Telegram's paid broadcasts: up to 1000 messages/s, in Stars
+    broadcast_paid_rate: float = Field(default=1000.0, gt=0)  # the rate when allow_paid_broadcast
+    broadcast_progress_seconds: float = Field(default=3.0, gt=0)  # at most one progress edit per this
+    broadcast_lease_seconds: float = Field(default=60.0, gt=0)  # a dead sender's recipients come back after
+    # Citizens' data rights and abuse (issue 6)
+    retention_days: int = Field(default=1825, ge=1)  # closed petitions are anonymised after this
+    retention_sweep_seconds: float = Field(default=3600, gt=0)  # how often a process tries the sweep
+    max_petitions_per_day: int = Field(default=5, ge=1)  # per citizen, Asia/Ho_Chi_Minh days
+    flood_max_updates: int = Field(default=20, ge=1)  # per citizen within flood_window_seconds
+    flood_window_seconds: int = Field(default=60, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -9,15 +9,19 @@ import redis.asyncio as aioredis
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.domain.broadcast import BroadcastService
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock
+from bot.domain.dialogues import DialogueService
 from bot.domain.directory import Directory
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
+from bot.domain.privacy import PrivacyService
+from bot.domain.subscriptions import SubscriptionService
 from bot.i18n import Translator
-from storage.keys import Keys
 from storage.audit import AuditLog
+from storage.keys import Keys
 from storage.timers import TimerRepository
 from storage.updates import UpdateLog
 
@@ -39,6 +43,10 @@ class Deps:
     timers: TimerRepository
     audit: AuditLog
     updates: UpdateLog
+    dialogues: DialogueService
+    privacy: PrivacyService
+    broadcasts: BroadcastService
+    subscriptions: SubscriptionService
 
 
 DEPS_KEY = "deps"

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from handlers.admin import onboarding
-from handlers.citizen import intake, messages, my, start, verdict
+from handlers import dialogues
+from handlers.admin import broadcast as admin_broadcast
+from handlers.admin import moderation, onboarding
+from handlers.admin import reports as admin_reports
+from handlers.citizen import intake, messages, my, privacy, start, subscriptions, verdict
 from handlers.errors import on_error
 from handlers.group import on_group_start
+from handlers.guard import on_any_update
 from handlers.official import cases
 from handlers.team import on_team_message, on_teamchat
 
@@ -48,6 +60,21 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("officials", onboarding.on_officials, filters=PRIVATE),
             CallbackQueryHandler(onboarding.on_invite_button, pattern=r"^iv:"),
             CallbackQueryHandler(onboarding.on_officials_button, pattern=r"^of:"),
+            CommandHandler("newdialogue", dialogues.on_newdialogue, filters=PRIVATE),
+            CommandHandler("dialogues", dialogues.on_dialogues, filters=PRIVATE),
+            CommandHandler("dialogue", dialogues.on_dialogue, filters=PRIVATE),
+            CallbackQueryHandler(dialogues.on_button, pattern=r"^dg:"),
+            CommandHandler("stats", admin_reports.on_stats, filters=PRIVATE),
+            CommandHandler("export", admin_reports.on_export, filters=PRIVATE),
+            CallbackQueryHandler(admin_reports.on_report_button, pattern=r"^(st|ex):"),
+            CommandHandler("block", moderation.on_block, filters=PRIVATE),
+            CommandHandler("unblock", moderation.on_unblock, filters=PRIVATE),
+            CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^pv:"),
+            CommandHandler("subscribe", subscriptions.on_subscribe, filters=PRIVATE),
+            CommandHandler("unsubscribe", subscriptions.on_unsubscribe, filters=PRIVATE),
+            CallbackQueryHandler(subscriptions.on_subscription_button, pattern=r"^sb:"),
+            CommandHandler("broadcast", admin_broadcast.on_broadcast, filters=PRIVATE),
+            CallbackQueryHandler(admin_broadcast.on_broadcast_button, pattern=r"^bc:"),
             CallbackQueryHandler(messages.on_stale_button),
             MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, messages.on_edited),
             MessageHandler(PRIVATE_NEW & filters.COMMAND, messages.on_unknown_command),
@@ -61,4 +88,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             ),
         ]
     )
+    # Blocked citizens and floods stop before any handler (issue 6: abuse).
+    application.add_handler(TypeHandler(Update, on_any_update), group=-1)
+    # Someone who blocked the bot and writes again is reachable for broadcasts (one SREM, never stops).
+    application.add_handler(TypeHandler(Update, subscriptions.on_any_update), group=-2)
     application.add_error_handler(on_error)

@@ -22,6 +22,8 @@ CITIZEN_COMMANDS = (
     ("cancel", N_("Cancel the petition being written")),
     ("language", N_("Change language")),
     ("privacy", N_("My data and consent")),
+    ("subscribe", N_("Receive announcements for my area")),
+    ("unsubscribe", N_("Stop announcements")),
     ("help", N_("How it works")),
     ("start", N_("Welcome and consent")),
 )
@@ -29,6 +31,9 @@ OFFICIAL_COMMANDS = (("inbox", N_("Open cases assigned to me")),)
 ADMIN_COMMANDS = (
     ("invite", N_("Invite an official (single-use link)")),
     ("officials", N_("List officials, deactivate, change coverage")),
+    ("stats", N_("Statistics for a period, with a chart")),
+    ("export", N_("Export petitions: Excel, CSV, Open311")),
+    ("broadcast", N_("Send an announcement to subscribers")),
 )
 
 

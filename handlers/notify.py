@@ -21,8 +21,9 @@ log = get_logger(__name__)
 
 
 def citizen_chat(petition: Petition) -> int:
-    """The Telegram chat of the petition's citizen (``tg:<id>``)."""
-    return int(petition.citizen_id.split(":", 1)[1])
+    """The Telegram chat of the petition's citizen (``tg:<id>``); 0 once they erased their data."""
+    channel, _sep, external = petition.citizen_id.partition(":")
+    return int(external) if channel == "tg" and external.lstrip("-").isdigit() else 0
 
 
 async def language_of(deps: Deps, telegram_id: int, fallback: str | None = None) -> Gettext:
@@ -35,6 +36,8 @@ async def send_attachments(
     bot: Bot, chat_id: int, attachments: list[Attachment], *, thread_id: int | None = None
 ) -> None:
     """Re-send stored attachments by file id (nothing was downloaded)."""
+    if not chat_id:
+        return  # an erased citizen (see citizen_chat)
     for attachment in attachments:
         if attachment.kind == AttachmentKind.PHOTO and attachment.file_id:
             await bot.send_photo(chat_id, attachment.file_id, message_thread_id=thread_id)
@@ -131,6 +134,10 @@ async def tell_citizen(
     bot: Bot, petition: Petition, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
     """Send a message to the petition's citizen; None when they blocked the bot or left."""
+    if petition.channel != "tg":
+        return None  # raised at a dialogue on behalf of the citizens present: nobody to tell
+    if not citizen_chat(petition):
+        return None  # the citizen erased their data: nobody to tell
     try:
         return await bot.send_message(citizen_chat(petition), text, reply_markup=markup)
     except (Forbidden, BadRequest) as exc:
@@ -140,6 +147,8 @@ async def tell_citizen(
 
 async def copy_to(bot: Bot, chat_id: int, source: Message, caption: str | None) -> bool:
     """Copy a message (never forward: a forward would reveal its sender) with a new caption."""
+    if not chat_id:
+        return False  # an erased citizen (see citizen_chat)
     try:
         await bot.copy_message(chat_id, source.chat_id, source.message_id, caption=caption)
     except (Forbidden, BadRequest) as exc:
@@ -200,6 +209,11 @@ async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
 
     officials = await deps.cases.officials_by_id()
     for notice in notices:
+        if notice.kind.startswith("dialogue"):
+            from handlers.dialogues import deliver_notice
+
+            await deliver_notice(bot, deps, notice)
+            continue
         try:
             petition = await deps.cases.get(notice.ticket)
         except Exception:

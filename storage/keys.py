@@ -30,9 +30,44 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``timers:due`` | zset | none | durable timers, member ``kind|ticket|arg|n``, score = due time |
 | ``timers:inflight`` | zset | none | timers being fired, score = lease expiry (Redis time) |
 | ``audit`` | stream | none (never edited) | every action of an official or admin: who, what, when, case |
+| ``dialogue:<id>`` | string (JSON) | none | a dialogue: title, host, time, place, localities, outcomes |
+| ``counter:dialogue`` | string (int) | none | last dialogue number |
+| ``idx:dialogues:starts`` | zset | none | every dialogue id, score = start time |
+| ``dialogue:<id>:attendees`` / ``:remind`` | set | none | Telegram ids registered / to remind |
+| ``dialogue:<id>:questions`` | zset | none | tickets linked to the dialogue, score = created time |
+| ``dialogue:<id>:delivered:<tag>`` | set | 30 days | Telegram ids already sent one notice |
+| ``dialogue:compose:<tg id>`` | string (JSON) | 2 hours | a staff member's dialogue conversation |
+| ``subscribers:locality:<code>`` | set | none | Telegram ids subscribed to a locality's announcements |
+| ``subscribers:province`` | set | none | Telegram ids subscribed to province-wide announcements |
+| ``citizen:<cid>:subscriptions`` | set | none | a citizen's subscriptions: locality codes and ``province`` |
+| ``citizen:<cid>:subscription-offer`` | string | none | set once the bot offered a subscription after a petition |
+| ``citizens:unreachable`` | set | none | Telegram ids that blocked the bot (403); removed when they write |
+| ``awaiting:<tg id>`` | string | 2 hours | what the next text of a user answers (subscription search, broadcast) |
+| ``broadcast:<id>`` | hash | none | a broadcast: ``meta`` JSON, state, cursor, counts, progress message |
+| ``broadcast:<id>:recipients`` | list | none | the recipients snapshotted at start (Telegram ids) |
+| ``broadcast:<id>:inflight`` | zset | none | recipients claimed by a sender, score = lease expiry (Redis time) |
+| ``broadcast:<id>:status`` | hash | none | Telegram id → sent, failed or blocked (written once) |
+| ``broadcast:<id>:staging`` | set | 1 hour | an explicit recipient list before its snapshot |
+| ``broadcasts:active`` / ``broadcasts`` | set / zset | none | running or paused broadcasts / all, by start time |
+| ``broadcasts:pacer`` | string (float) | 1 minute | the next send slot shared by every process (rate limit) |
+| ``broadcast:draft:<tg id>`` | string (JSON) | 2 hours | an admin's /broadcast in progress |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
+
+Keys of citizens' data rights and abuse limits (issue 6):
+
+| key | type | TTL | what |
+|---|---|---|---|
+| ``flood:<cid>`` | string (int) | flood window | a citizen's updates in the current flood window |
+| ``retention:sweep`` | string (token) | lease | held by the one process sweeping closed petitions |
+
+Personal data registry (erasure, Luật 91/2025): "delete my data" (``storage.privacy``) erases, in
+one Lua script, every key and every set/zset/hash/list member that ``PERSONAL_DATA_KEYS`` and
+``PERSONAL_DATA_MEMBERS`` below name, and anonymises the citizen's petitions. **Whoever adds a key
+holding a citizen's personal data adds it there** (an additive one-line edit, or
+``PERSONAL_DATA_KEYS["my_key"] = "citizen_id"`` from their own module at import time);
+``tests/e2e/test_privacy.py`` scans every key and value after an erasure.
 """
 
 from __future__ import annotations
@@ -44,6 +79,31 @@ SESSION_TTL = timedelta(days=7)
 DRAFT_RECEIPT_TTL = timedelta(days=30)
 HANDLED_UPDATES_KEPT = 10_000
 HEARTBEAT_TTL = timedelta(seconds=90)
+
+# Personal data registry — read by storage.privacy.PrivacyRepository.erase (see the module docstring).
+# Keys that belong to ONE citizen and are deleted whole: ``Keys`` method name -> what it is built from,
+# "citizen_id" (``tg:123``) or "telegram_id" (123).
+PERSONAL_DATA_KEYS: dict[str, str] = {
+    "citizen": "citizen_id",
+    "citizen_consents": "citizen_id",
+    "session": "citizen_id",
+    "petitions_by_citizen": "citizen_id",
+    "flood": "citizen_id",
+    "citizen_subscriptions": "citizen_id",
+    "subscription_offer": "citizen_id",
+    "awaiting": "telegram_id",
+}
+# Shared sets, sorted sets, hashes or lists in which a citizen appears as a member (or hash field),
+# written as their citizen id or their bare Telegram id: ``Keys`` method names; a method with
+# parameters is called with "*" for each and SCANned as a pattern. Erasure removes the member.
+PERSONAL_DATA_MEMBERS: list[str] = [
+    "subscribers_province",
+    "subscribers_locality",
+    "unreachable",
+    "dialogue_attendees",
+    "dialogue_reminded",
+    "dialogue_delivered",
+]
 
 
 class Keys:
@@ -164,3 +224,123 @@ class Keys:
     def audit(self) -> str:
         """The append-only audit trail (a stream)."""
         return f"{self._p}:audit"
+
+    def dialogue(self, dialogue_id: str) -> str:
+        """One dialogue (direct dialogue or citizen reception)."""
+        return f"{self._p}:dialogue:{dialogue_id}"
+
+    def dialogue_counter(self) -> str:
+        """The last dialogue number."""
+        return f"{self._p}:counter:dialogue"
+
+    def dialogues_by_time(self) -> str:
+        """Index: every dialogue by its start time."""
+        return f"{self._p}:idx:dialogues:starts"
+
+    def dialogue_attendees(self, dialogue_id: str) -> str:
+        """Telegram ids of the citizens who registered to attend (counted against capacity)."""
+        return f"{self._p}:dialogue:{dialogue_id}:attendees"
+
+    def dialogue_reminded(self, dialogue_id: str) -> str:
+        """Telegram ids of the citizens who asked to be reminded."""
+        return f"{self._p}:dialogue:{dialogue_id}:remind"
+
+    def dialogue_questions(self, dialogue_id: str) -> str:
+        """Index: tickets of the petitions linked to a dialogue (questions, proposals), by creation time."""
+        return f"{self._p}:dialogue:{dialogue_id}:questions"
+
+    def dialogue_delivered(self, dialogue_id: str, tag: str) -> str:
+        """Telegram ids already sent one notice (a reminder, a cancellation): never twice."""
+        return f"{self._p}:dialogue:{dialogue_id}:delivered:{tag}"
+
+    def dialogue_compose(self, telegram_id: int) -> str:
+        """A staff member's dialogue conversation in progress (creation, outcome), 2 hours."""
+        return f"{self._p}:dialogue:compose:{telegram_id}"
+
+    def subscribers_locality(self, code: str) -> str:
+        """Telegram ids subscribed to one locality's announcements."""
+        return f"{self._p}:subscribers:locality:{code}"
+
+    def subscribers_province(self) -> str:
+        """Telegram ids subscribed to province-wide announcements."""
+        return f"{self._p}:subscribers:province"
+
+    def citizen_subscriptions(self, citizen_id: str) -> str:
+        """A citizen's subscriptions: locality codes and ``province``."""
+        return f"{self._p}:citizen:{citizen_id}:subscriptions"
+
+    def subscription_offer(self, citizen_id: str) -> str:
+        """Set once the bot offered a subscription after the citizen's first petition."""
+        return f"{self._p}:citizen:{citizen_id}:subscription-offer"
+
+    def unreachable(self) -> str:
+        """Telegram ids of users who blocked the bot."""
+        return f"{self._p}:citizens:unreachable"
+
+    def awaiting(self, telegram_id: int) -> str:
+        """What the user's next text message answers (outside the intake)."""
+        return f"{self._p}:awaiting:{telegram_id}"
+
+    def broadcast(self, broadcast_id: str) -> str:
+        """One broadcast (hash: meta, state, cursor, counts)."""
+        return f"{self._p}:broadcast:{broadcast_id}"
+
+    def broadcast_recipients(self, broadcast_id: str) -> str:
+        """The snapshotted recipient list of a broadcast."""
+        return f"{self._p}:broadcast:{broadcast_id}:recipients"
+
+    def broadcast_inflight(self, broadcast_id: str) -> str:
+        """Recipients claimed by a sender, score = lease expiry."""
+        return f"{self._p}:broadcast:{broadcast_id}:inflight"
+
+    def broadcast_status(self, broadcast_id: str) -> str:
+        """Per-recipient outcome of a broadcast."""
+        return f"{self._p}:broadcast:{broadcast_id}:status"
+
+    def broadcast_staging(self, broadcast_id: str) -> str:
+        """An explicit recipient list waiting to be snapshotted."""
+        return f"{self._p}:broadcast:{broadcast_id}:staging"
+
+    def broadcasts_active(self) -> str:
+        """Broadcasts running or paused."""
+        return f"{self._p}:broadcasts:active"
+
+    def broadcasts(self) -> str:
+        """Every broadcast by start time."""
+        return f"{self._p}:broadcasts"
+
+    def broadcast_pacer(self) -> str:
+        """The next free send slot shared by every process."""
+        return f"{self._p}:broadcasts:pacer"
+
+    def broadcast_draft(self, telegram_id: int) -> str:
+        """An admin's /broadcast conversation."""
+        return f"{self._p}:broadcast:draft:{telegram_id}"
+
+    def flood(self, citizen_id: str) -> str:
+        """A citizen's update count in the current flood window (expires with the window)."""
+        return f"{self._p}:flood:{citizen_id}"
+
+    def retention_sweep(self) -> str:
+        """The lock of the retention sweep (one process at a time)."""
+        return f"{self._p}:retention:sweep"
+
+    def personal_data_keys(self, citizen_id: str) -> list[str]:
+        """Every registered key holding only this citizen's personal data (``PERSONAL_DATA_KEYS``)."""
+        external = citizen_id.split(":", 1)[1] if ":" in citizen_id else citizen_id
+        result = []
+        for name, argument in PERSONAL_DATA_KEYS.items():
+            build = getattr(self, name)
+            result.append(build(citizen_id) if argument == "citizen_id" else build(external))
+        return result
+
+    def personal_data_member_patterns(self) -> list[str]:
+        """Keys (or SCAN patterns) of shared collections listing citizens (``PERSONAL_DATA_MEMBERS``)."""
+        import inspect
+
+        patterns = []
+        for name in PERSONAL_DATA_MEMBERS:
+            build = getattr(self, name)
+            arity = len(inspect.signature(build).parameters)
+            patterns.append(build(*["*"] * arity))
+        return patterns

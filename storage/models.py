@@ -39,6 +39,16 @@ class ConsentRecord(Stored):
         return self.choices.get(purpose, False)
 
 
+class BlockRecord(Stored):
+    """Why and since when an admin blocked a citizen; ``ref`` names them in the audit trail."""
+
+    at: datetime
+    by: str
+    reason: str
+    ref: str
+    notified: bool = False
+
+
 class Citizen(Stored):
     """A person who writes to the bot. Personal data is filled in only when they share it."""
 
@@ -53,6 +63,7 @@ class Citizen(Stored):
     phone: str | None = None
     created_at: datetime
     updated_at: datetime
+    block: BlockRecord | None = None  # set by an admin's /block (abuse)
 
 
 class AttachmentKind(StrEnum):
@@ -94,6 +105,7 @@ class Draft(Stored):
     is_anonymous: bool = False
     contact_name: str | None = None
     contact_phone: str | None = None
+    dialogue_id: str | None = None  # a question for a dialogue
 
 
 class Step(StrEnum):
@@ -233,6 +245,7 @@ class Petition(Stored):
     resolved_at: datetime | None = None
     reopen_count: int = 0
     verdict: Verdict | None = None
+    dialogue_id: str | None = None  # a question asked for (or a proposal raised at) a dialogue
 
     @property
     def overdue(self) -> bool:
@@ -287,3 +300,51 @@ class Official(Stored):
     is_active: bool = True
     is_fallback: bool = False
     team_chat_id: int | None = None
+
+
+class BroadcastState(StrEnum):
+    """Lifecycle of a broadcast."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class Audience(BaseModel):
+    """Whom a broadcast goes to: subscribers of ``localities`` plus province-wide ones, or everyone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    localities: list[str] = Field(default_factory=list)
+    province_wide: bool = True
+    everyone: bool = False
+    explicit: bool = False  # an explicit list (start_to): none of the above applies
+
+
+class Broadcast(Stored):
+    """A message sent to many citizens: what, to whom, by whom, and how far it got."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    created_by: str
+    created_at: datetime
+    kind: str = "announcement"
+    ref: str | None = None
+    texts: dict[str, str]
+    audience: Audience
+    progress_chat_id: int | None = None
+    progress_message_id: int | None = None
+    state: BroadcastState = BroadcastState.RUNNING
+    total: int = 0
+    cursor: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    inflight: int = 0  # claimed (or handed back after a 429, a pause) and not recorded yet
+    finished_at: datetime | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Recipients not yet answered for."""
+        return max(0, self.total - self.sent - self.failed - self.blocked)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import redis.asyncio as aioredis
 
@@ -41,6 +42,8 @@ class PetitionRepository:
         ]
         if petition.assignee_id is not None:
             index_keys.append(self._keys.open_petitions_by_assignee(petition.assignee_id))
+        if petition.dialogue_id is not None:
+            index_keys.append(self._keys.dialogue_questions(petition.dialogue_id))
         keys = [
             self._keys.petition_counter(year),
             self._keys.petition_by_draft(petition.draft_id),
@@ -166,3 +169,10 @@ class PetitionRepository:
             return []
         raws = await self._redis.mget([self._keys.petition(t) for t in tickets])
         return [Petition.model_validate_json(raw) for raw in raws if raw]
+
+    async def tickets_created_between(self, start: datetime, end: datetime) -> list[str]:
+        """Tickets created in ``[start, end)``, oldest first (reports and exports)."""
+        found = await self._redis.zrangebyscore(
+            self._keys.petitions_by_time(), start.timestamp(), f"({end.timestamp()}"
+        )
+        return [str(t) for t in found]

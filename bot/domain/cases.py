@@ -8,7 +8,7 @@ officials directory — never from what a button claims.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,10 +18,10 @@ from bot.domain.deadlines import DeadlineKind
 from bot.domain.escalation import DeadlineTracker, Notice, next_up
 from bot.domain.routing import RouteDecision, route
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from storage.audit import AuditLog
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
 from storage.officials import DirectorySettings, OfficialRepository
 from storage.petitions import PetitionRepository
-from storage.audit import AuditLog
 from storage.timers import Timer, TimerRepository
 
 NOTE_MAX = 3500
@@ -172,6 +172,8 @@ class CaseService:
         self.tracker = tracker
         self._timers = timers
         self.audit = audit
+        # Other timer kinds (dialogue reminders...) registered by the composition root.
+        self.timer_kinds: dict[str, Callable[[Timer], Awaitable[list[Notice]]]] = {}
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this Telegram user is to the case workflow."""
@@ -336,6 +338,8 @@ class CaseService:
 
     async def fire_timer(self, timer: Timer) -> list[Notice]:
         """Apply a due timer to its petition (once: a repeated firing finds nothing to do)."""
+        if timer.kind in self.timer_kinds:
+            return await self.timer_kinds[timer.kind](timer)
         if self.tracker is None:
             return []
         for _attempt in range(5):

@@ -288,6 +288,7 @@ class IntakeService:
             history=history,
             assignee_id=decision.official_id if decision else None,
             routed_by=decision.rule.value if decision else None,
+            dialogue_id=draft.dialogue_id,
         )
         timers: list[tuple[str, float]] = []
         if self._tracker is not None:

@@ -87,7 +87,27 @@ async def on_new(update: Update, context: BotContext) -> None:
         await send(update, turn._("Before you send a petition, please read and answer the consent request."))
         await ask_consent(update, turn, then="new")
         return
+    if not turn.deps.intake.has_unfinished_draft(turn.session) and await _over_daily_limit(update, turn):
+        return
     await start_or_resume(update, turn)
+
+
+async def _over_daily_limit(update: Update, turn: Turn) -> bool:
+    """Tell the citizen (politely) when they already sent today's maximum of petitions (issue 6)."""
+    privacy = turn.deps.privacy
+    if not await privacy.daily_limit_reached(turn.citizen.id):
+        return False
+    await turn.save()
+    await send(
+        update,
+        turn._(
+            "🙏 You have already sent {limit} petitions today, the most one person can send in a day, so that "
+            "officials can give every petition the attention it needs. Please send this one tomorrow: an "
+            "unfinished draft is kept for 7 days. In an emergency call 113, 114 or 115."
+        ).format(limit=privacy.max_petitions_per_day),
+        views.main_menu(turn._),
+    )
+    return True
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
@@ -270,6 +290,9 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         await query.answer(_("Already sent as {ticket}.").format(ticket=ticket), show_alert=True)
         return
     assert session.draft is not None
+    if await _over_daily_limit(update, turn):
+        await query.answer()
+        return
     locality = turn.deps.directory.locality(session.draft.locality_code or "")
     try:
         submission = await intake.submit(
@@ -286,6 +309,9 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
     await send(update, views.submitted_text(_, submission.ticket, locality), views.main_menu(_))
     if submission.created:
         await hand_over(update, turn, submission.ticket)
+        from handlers.citizen.subscriptions import offer_after_petition
+
+        await offer_after_petition(update, turn, turn.citizen, locality.code if locality else "")
 
 
 async def hand_over(update: Update, turn: Turn, ticket: str) -> None:

@@ -7,6 +7,8 @@ from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
+from handlers import dialogues
+from handlers.admin import reports as admin_reports
 from handlers.citizen import followup, verdict, views
 from handlers.citizen.intake import (
     cancel,
@@ -34,6 +36,16 @@ def _menu_action(turn: Turn, text: str) -> str | None:
     return None
 
 
+async def awaited_text(update: Update, turn: Turn, text: str) -> bool:
+    """Text that answers /subscribe (a place) or /broadcast (a place, the announcement)."""
+    from handlers.admin import broadcast
+    from handlers.citizen import subscriptions
+
+    return await broadcast.on_awaited_text(update, turn, text) or await subscriptions.on_awaited_text(
+        update, turn, text
+    )
+
+
 async def _case_conversation(
     update: Update, turn: Turn, text: str | None, attachment: Attachment | None, message: Message
 ) -> bool:
@@ -47,6 +59,9 @@ async def _case_conversation(
         return True
     if pending is not None and pending.action == followup.CITIZEN_INFO:
         await followup.relay_info(update, turn, pending.ticket, text, attachment, message)
+        return True
+    if pending is not None and pending.action == admin_reports.RANGE_INPUT:
+        await admin_reports.on_range_text(update, turn, text)
         return True
     if pending is not None:
         await on_official_input(update, turn, text, attachment, message)
@@ -64,6 +79,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None
     turn = await begin(update, context)
     action = _menu_action(turn, message.text)
+    if action is None and await dialogues.on_text(update, turn, message.text):
+        return
     if action is None and await _case_conversation(update, turn, message.text, None, message):
         return
     if action == views.MENU_NEW:
@@ -80,6 +97,8 @@ async def on_text(update: Update, context: BotContext) -> None:
         await turn.save()
         await send(update, turn._("Please tick what you agree to above, then tap Continue."))
         await ask_consent(update, turn, then=turn.session.after_consent)
+    elif turn.session.step == Step.IDLE and await awaited_text(update, turn, message.text):
+        return  # a /subscribe place name or a /broadcast text
     elif turn.session.step == Step.IDLE or turn.session.draft is None:
         await _idle_guidance(update, turn)
     else:

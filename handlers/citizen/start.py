@@ -92,6 +92,7 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     record = await turn.deps.citizens.decide(
         turn.citizen, turn.session, turn.lang, decline_all=data.action == "no"
     )
+    await turn.deps.subscriptions.after_consent(turn.citizen)  # no announcements consent: no subscriptions
     then = turn.session.after_consent
     turn.session.step = Step.IDLE
     turn.session.after_consent = "menu"
@@ -158,13 +159,9 @@ async def on_help(update: Update, context: BotContext) -> None:
 
 
 async def on_privacy(update: Update, context: BotContext) -> None:
-    """/privacy: the notice and the citizen's current consent."""
+    """/privacy: the citizen's current consent, what is stored about them, and their rights."""
+    from handlers.citizen.privacy import show_privacy  # what is stored, copy, withdraw, delete (issue 6)
+
     turn = await begin(update, context)
-    await turn.save()
-    _ = turn._
-    text = (
-        views.privacy_notice(_, turn.deps.directory.province_name)
-        + "\n\n"
-        + views.consent_status(_, turn.citizen.consent)
-    )
-    await send(update, text, views.change_consent_keyboard(_))
+    await send(update, views.consent_status(turn._, turn.citizen.consent))
+    await show_privacy(update, turn)

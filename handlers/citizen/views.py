@@ -86,6 +86,8 @@ HISTORY_ACTIONS = {
     "reopened": N_("You said it is not resolved yet"),
     "confirmed_resolved": N_("You confirmed it is resolved"),
     "closed": N_("Closed"),
+    "dialogue_answer": N_("Answered at the dialogue"),
+    "dialogue_commitment": N_("Commitment made at the dialogue"),
 }
 STEP_TITLES = {
     Step.LOCALITY: N_("Place"),
@@ -565,6 +567,8 @@ def with_description(_: Gettext, text: str, description: str, markup: InlineKeyb
 
 def _summary_lines(_: Gettext, draft: Draft, directory: Directory) -> list[str]:
     lines = ["<b>{}</b>".format(_("Please check your petition")), ""]
+    if draft.dialogue_id:
+        lines.append("🎙 " + _("Question for dialogue #{id}").format(id=esc(draft.dialogue_id)))
     lines += _field_lines(
         _, directory, locality_code=draft.locality_code, category=draft.category, petition_type=draft.type
     )
@@ -658,6 +662,8 @@ def my_list(_: Gettext, page: PetitionPage, directory: Directory) -> tuple[str, 
 def petition_detail(_: Gettext, petition: Petition, directory: Directory, back_page: int) -> Screen:
     """One petition with its (most recent) history."""
     lines = [f"<b>{esc(petition.id)}</b> — {_(STATUS_LABELS[petition.status])}", ""]
+    if petition.dialogue_id:
+        lines.append("🎙 " + _("Question for dialogue #{id}").format(id=esc(petition.dialogue_id)))
     lines += _field_lines(
         _,
         directory,

@@ -75,6 +75,9 @@ HISTORY_LABELS = {
     "confirmed_resolved": N_("The citizen confirmed it is resolved"),
     "closed": N_("Closed"),
     "internal_note": N_("Internal note"),
+    "dialogue_answer": N_("Answered at the dialogue"),
+    "dialogue_commitment": N_("Commitment made at the dialogue"),
+    "raised_at_dialogue": N_("Raised at the dialogue"),
 }
 
 
@@ -107,6 +110,10 @@ def case_card(
         ),
         DESCRIPTION_MARK,
     ]
+    if petition.dialogue_id:
+        lines.insert(
+            -1, "🎙 " + _("Raised for dialogue #{id} (/dialogue {id})").format(id=esc(petition.dialogue_id))
+        )
     if petition.attachments:
         draft_like = Draft(id="x", started_at=petition.created_at, attachments=petition.attachments)
         lines.append("📎 {} {}".format(_("Attachments (sent below):"), attachments_summary(_, draft_like)))

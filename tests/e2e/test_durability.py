@@ -98,6 +98,7 @@ async def test_redelivered_update_creates_no_second_petition(harness: Harness) -
     confirm = await citizen.tap(_("✅ Send"))
     ticket = f"HT-{this_year()}-000001"
     await citizen.expect(ticket)
+    await citizen.expect("🔔")  # the one-time offer to subscribe to the locality follows the receipt
     poller = h.runtime.poller
     assert poller is not None and h.runtime.application is not None
     update = Update.de_json(confirm, h.runtime.application.bot)

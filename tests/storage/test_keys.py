@@ -31,6 +31,29 @@ def test_key_strings_are_stable() -> None:
     assert keys.timers_due() == "tiengdan:{ht}:v1:timers:due"
     assert keys.audit() == "tiengdan:{ht}:v1:audit"
     assert keys.timers_inflight() == "tiengdan:{ht}:v1:timers:inflight"
+    assert keys.dialogue("7") == "tiengdan:{ht}:v1:dialogue:7"
+    assert keys.dialogue_counter() == "tiengdan:{ht}:v1:counter:dialogue"
+    assert keys.dialogues_by_time() == "tiengdan:{ht}:v1:idx:dialogues:starts"
+    assert keys.dialogue_attendees("7") == "tiengdan:{ht}:v1:dialogue:7:attendees"
+    assert keys.dialogue_reminded("7") == "tiengdan:{ht}:v1:dialogue:7:remind"
+    assert keys.dialogue_questions("7") == "tiengdan:{ht}:v1:dialogue:7:questions"
+    assert keys.dialogue_delivered("7", "24h-1") == "tiengdan:{ht}:v1:dialogue:7:delivered:24h-1"
+    assert keys.dialogue_compose(42) == "tiengdan:{ht}:v1:dialogue:compose:42"
+    assert keys.subscribers_locality("18073") == "tiengdan:{ht}:v1:subscribers:locality:18073"
+    assert keys.subscribers_province() == "tiengdan:{ht}:v1:subscribers:province"
+    assert keys.citizen_subscriptions("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42:subscriptions"
+    assert keys.subscription_offer("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42:subscription-offer"
+    assert keys.unreachable() == "tiengdan:{ht}:v1:citizens:unreachable"
+    assert keys.awaiting(42) == "tiengdan:{ht}:v1:awaiting:42"
+    assert keys.broadcast("b1") == "tiengdan:{ht}:v1:broadcast:b1"
+    assert keys.broadcast_recipients("b1") == "tiengdan:{ht}:v1:broadcast:b1:recipients"
+    assert keys.broadcast_inflight("b1") == "tiengdan:{ht}:v1:broadcast:b1:inflight"
+    assert keys.broadcast_status("b1") == "tiengdan:{ht}:v1:broadcast:b1:status"
+    assert keys.broadcast_staging("b1") == "tiengdan:{ht}:v1:broadcast:b1:staging"
+    assert keys.broadcasts_active() == "tiengdan:{ht}:v1:broadcasts:active"
+    assert keys.broadcasts() == "tiengdan:{ht}:v1:broadcasts"
+    assert keys.broadcast_pacer() == "tiengdan:{ht}:v1:broadcasts:pacer"
+    assert keys.broadcast_draft(42) == "tiengdan:{ht}:v1:broadcast:draft:42"
     assert (
         keys.open_petitions_by_assignee("ts-officer") == "tiengdan:{ht}:v1:idx:petitions:assignee:ts-officer"
     )
@@ -49,3 +72,19 @@ def test_every_key_shares_the_province_hash_tag() -> None:
     ]
     assert all("{qn}" in key for key in built)
     assert all(key.startswith(keys.root + ":") for key in built)
+
+
+def test_privacy_keys_and_the_personal_data_registry() -> None:
+    keys = Keys("tiengdan", "ht")
+    assert keys.flood("tg:42") == "tiengdan:{ht}:v1:flood:tg:42"
+    assert keys.retention_sweep() == "tiengdan:{ht}:v1:retention:sweep"
+    personal = keys.personal_data_keys("tg:42")
+    for expected in (
+        keys.citizen("tg:42"),
+        keys.citizen_consents("tg:42"),
+        keys.session("tg:42"),
+        keys.petitions_by_citizen("tg:42"),
+        keys.flood("tg:42"),
+    ):
+        assert expected in personal
+    assert all(key.startswith(keys.root + ":") for key in personal + keys.personal_data_member_patterns())
