@@ -19,6 +19,7 @@ from datetime import timedelta
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory
 from bot.errors import DomainError, StaleAction, UnknownChoice
+from storage.audit import AuditLog
 from storage.invites import INVITE_TTL, DraftSlot, Invite, InviteDraft, InviteRepository
 from storage.models import Official, Role, Unit
 from storage.officials import OfficialRepository
@@ -92,11 +93,17 @@ class OnboardingService:
         officials: OfficialRepository,
         clock: Clock,
         directory: Directory,
+        audit: AuditLog | None = None,
     ) -> None:
         self._invites = invites
         self._officials = officials
         self._clock = clock
         self._directory = directory
+        self._audit = audit
+
+    async def _record(self, actor: str, action: str, **details: str) -> None:
+        if self._audit is not None:
+            await self._audit.append(actor, action, self._clock.now(), None, **details)
 
     # ------------------------------------------------------------------ directory reads
 
@@ -219,6 +226,9 @@ class OnboardingService:
                 expires_at=now + ttl,
             )
             if await self._invites.create(invite, ttl):
+                await self._record(
+                    f"admin:{invited_by}", "invite", official=official_id or "", role=str(role or "")
+                )
                 return invite
 
     async def invite(self, code: str) -> Invite | None:
@@ -254,6 +264,7 @@ class OnboardingService:
                 # The person was linked to an inactive official: that one is no longer theirs.
                 await self._officials.save(current.model_copy(update={"telegram_id": None}))
             await self._officials.save(official)
+            await self._record(f"official:{official.id}", "invite_redeemed", official=official.id)
             return official
         raise InviteAlreadyUsed(code)
 
@@ -283,7 +294,7 @@ class OnboardingService:
 
     # ------------------------------------------------------------------ managing officials
 
-    async def set_active(self, official_id: str, active: bool) -> Official:
+    async def set_active(self, official_id: str, active: bool, *, actor: str = "admin") -> Official:
         """Deactivate or reactivate; the fallback desk cannot be deactivated."""
         official = await self.official(official_id)
         if not active:
@@ -296,18 +307,25 @@ class OnboardingService:
             return official
         updated = official.model_copy(update={"is_active": active})
         await self._officials.save(updated)
+        await self._record(actor, "reactivate" if active else "deactivate", official=official_id)
         return updated
 
-    async def set_localities(self, official_id: str, codes: Sequence[str]) -> Official:
+    async def set_localities(
+        self, official_id: str, codes: Sequence[str], *, actor: str = "admin"
+    ) -> Official:
         """Change whom the official covers: these localities, or the whole province when empty."""
         official = await self.official(official_id)
         updated = official.model_copy(update={"localities": [self.check_locality(c) for c in codes]})
         await self._officials.save(updated)
+        await self._record(actor, "coverage_localities", official=official_id, localities=",".join(codes))
         return updated
 
-    async def set_categories(self, official_id: str, keys: Sequence[str]) -> Official:
+    async def set_categories(
+        self, official_id: str, keys: Sequence[str], *, actor: str = "admin"
+    ) -> Official:
         """Change the categories the official handles: these, or every category when empty."""
         official = await self.official(official_id)
         updated = official.model_copy(update={"categories": [self.check_category(k) for k in keys]})
         await self._officials.save(updated)
+        await self._record(actor, "coverage_categories", official=official_id, categories=",".join(keys))
         return updated

@@ -53,6 +53,7 @@ def onboarding(deps: Deps) -> OnboardingService:
         OfficialRepository(deps.redis, deps.keys),
         deps.clock,
         deps.directory,
+        deps.audit,
     )
 
 
@@ -463,7 +464,7 @@ async def _officials_step(update: Update, turn: Turn, actor: Actor, data: callba
         await edit_screen(update, screen)
         return
     if action in ("de", "re"):
-        official = await service.set_active(data.arg(0), active=action == "re")
+        official = await service.set_active(data.arg(0), active=action == "re", actor=actor.ref)
         log.info("official.active", official=official.id, active=official.is_active, by=actor.telegram_id)
         await query.answer(_("Reactivated.") if official.is_active else _("Deactivated."))
         await edit_screen(update, await _details_screen(turn, official.id, _page(data.arg(1))))
@@ -497,9 +498,9 @@ async def _officials_step(update: Update, turn: Turn, actor: Actor, data: callba
         if finished is None:
             return
         if action[0] == "l":
-            await service.set_localities(official.id, finished.localities)
+            await service.set_localities(official.id, finished.localities, actor=actor.ref)
         else:
-            await service.set_categories(official.id, finished.categories)
+            await service.set_categories(official.id, finished.categories, actor=actor.ref)
         await service.drop_draft("edit", actor.telegram_id)
         log.info("official.coverage", official=official.id, by=actor.telegram_id)
         await query.answer(_("Saved."))

@@ -257,3 +257,20 @@ async def test_officials_deactivate_reactivate_and_change_coverage(h: Harness) -
     await admin.tap(_("✖️ Cancel"))
     await admin.expect_alert(_("Nothing was changed."))
     assert (await official(h, "ts-cb")).categories == [first.key, second.key]
+
+
+async def test_onboarding_actions_are_audited(h: Harness) -> None:
+    """Invitations, their use and deactivations are appended to the audit trail."""
+    from bot.context import DEPS_KEY
+    from handlers.admin.onboarding import onboarding
+    from storage.audit import AuditLog
+
+    log = AuditLog(h.redis, h.keys)
+    before = len(await log.entries())
+    assert h.runtime.application is not None
+    service = onboarding(h.runtime.application.bot_data[DEPS_KEY])
+    invite = await service.create_invite(ADMIN_ID, "Admin", official_id="hht-cb")
+    await service.redeem(invite.code, 777001, "Cường")
+    await service.set_active("hht-cb", False, actor=f"admin:{ADMIN_ID}")
+    actions = [e.action for e in (await log.entries())[before:]]
+    assert actions == ["invite", "invite_redeemed", "deactivate"]
