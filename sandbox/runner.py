@@ -84,6 +84,13 @@ class Sandbox:
         return self._emulator
 
     @property
+    def redis(self) -> aioredis.Redis:
+        """A client of the sandbox's Redis (its keys start with ``sandbox:``)."""
+        if self._redis is None:
+            raise RuntimeError("sandbox not started")
+        return self._redis
+
+    @property
     def data_dir(self) -> Path:
         """Where the embedded Redis keeps its files."""
         if self._given_data_dir is not None:
@@ -189,6 +196,7 @@ class Sandbox:
         runtime = BotRuntime(self.settings())
         self.runtime = runtime
         await runtime.open()  # imports the shipped officials directory at first start
+        await self._forget_update_ids(runtime)
         await self._link_staff(runtime)
         assert runtime.poller is not None
         self._poll_task = asyncio.create_task(runtime.poller.run(), name="sandbox-poller")
@@ -196,6 +204,13 @@ class Sandbox:
             for persona in PERSONAS:
                 if persona.official_id is not None:
                     emu.user_sends_text(emu.users[persona.telegram_id], "/inbox")
+
+    async def _forget_update_ids(self, runtime: BotRuntime) -> None:
+        """A new emulator numbers updates from 1 again: with data kept from an earlier run (``--data``),
+        the poller's offset and its handled update ids would make the bot skip them."""
+        assert runtime.application is not None
+        deps: Deps = runtime.application.bot_data[DEPS_KEY]
+        await deps.redis.delete(deps.keys.update_offset(), deps.keys.handled_updates())
 
     async def _link_staff(self, runtime: BotRuntime) -> None:
         """Link the official and the admin persona to their officials of the directory, as onboarding
