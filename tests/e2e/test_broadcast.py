@@ -16,9 +16,9 @@ from bot.app import BotRuntime
 from bot.context import DEPS_KEY, Deps
 from bot.domain.broadcast import Audience, Broadcast, BroadcastState
 from bot.domain.clock import ManualClock
-from bot.i18n import Translator
+from bot.i18n import Gettext, Translator
 from emulator import BotApiEmulator, RateLimits, ScriptedUser
-from handlers.admin.broadcast import ADMINS_ONLY, ADMINS_ONLY_BUTTON, HEADER
+from handlers.admin.broadcast import ADMINS_ONLY, ADMINS_ONLY_BUTTON, HEADER, STATE_LABELS
 from storage.citizens import CitizenRepository
 from storage.keys import Keys
 from storage.models import Citizen
@@ -84,6 +84,19 @@ def received(h: Harness, user_id: int) -> list[str]:
     return [m.text or "" for m in h.emulator.bot_messages(user_id)]
 
 
+def progress_tr(h: Harness) -> Gettext:
+    """The language of the progress message. The admin (Telegram language "en") never chose a language,
+    and their language_code is only seen in their own turns; the progress message is sent from the
+    broadcast's sender, so it is in the bot's default language (Vietnamese)."""
+    return h.tr(h.settings.default_language)
+
+
+def state_line(h: Harness, broadcast_id: str, state: BroadcastState) -> str:
+    """The progress message's first line, e.g. "📢 Broadcast <id>: ⏸ Paused", as the admin reads it."""
+    _ = progress_tr(h)
+    return _("📢 Broadcast {id}: {state}").format(id=broadcast_id, state=_(STATE_LABELS[state]))
+
+
 async def test_five_thousand_subscribers_each_get_it_exactly_once_with_no_429(make: Make) -> None:
     h = await make(
         RateLimits(per_chat_per_second=1, global_per_second=2000, per_group_per_minute=20),
@@ -124,9 +137,13 @@ async def test_five_thousand_subscribers_each_get_it_exactly_once_with_no_429(ma
     ]
     assert h.emulator.rate_limited == [] and h.emulator.rejections == []
     assert elapsed > 5000 / 1500 * 0.8  # paced, not a burst
-    await h.emulator.wait_for(lambda: "Finished" in (h.emulator.bot_messages(ADMIN)[-1].text or ""))
+    finished = state_line(h, bid, BroadcastState.DONE)
+    await h.emulator.wait_for(lambda: finished in (h.emulator.bot_messages(ADMIN)[-1].text or ""))
     progress = h.emulator.bot_messages(ADMIN)
-    assert len(progress) == 1 and "Sent: 5000" in (progress[0].text or "")  # one message, edited
+    sent = progress_tr(h)("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
+        sent=5000, failed=0, blocked=0
+    )
+    assert len(progress) == 1 and sent in (progress[0].text or "")  # one message, edited
     entries = await deps_of(h).audit.entries()
     assert [e.action for e in entries] == ["broadcast.start", "broadcast.done"]
     assert entries[0].actor == f"admin:{ADMIN}" and entries[1].details["sent"] == "5000"
@@ -218,7 +235,15 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     admin = ScriptedUser(h.emulator, h.emulator.users[ADMIN])
     await h.emulator.wait_for(lambda: bool(h.emulator.bot_messages(ADMIN)), timeout=5)
     progress = h.emulator.bot_messages(ADMIN)[0]
-    assert "Remaining:" in (progress.text or "") and "Time left" in (progress.text or "")
+    _ = progress_tr(h)
+    lines = (progress.text or "").splitlines()
+    assert lines[0] == state_line(h, bid, BroadcastState.RUNNING)
+    remaining, time_left = (
+        _(t).split("{")[0] for t in ("Remaining: {remaining} of {total}", "Time left: {eta}")
+    )
+    assert any(line.startswith(remaining) for line in lines) and any(
+        line.startswith(time_left) for line in lines
+    )
 
     outsider = h.emulator.add_user(350_001, "Mallory", started=True)
     h.emulator.user_presses(
@@ -234,19 +259,19 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     )
     assert (await service.get(bid)).state == BroadcastState.RUNNING  # the forged button changed nothing
 
-    await admin.tap("⏸ Pause")
-    await admin.expect("Paused")
+    await admin.tap(_("⏸ Pause"))
+    await admin.expect(state_line(h, bid, BroadcastState.PAUSED))
     await asyncio.sleep(0.3)  # the sends already begun finish
     paused = await service.get(bid)
     assert paused.sent < 300
     await asyncio.sleep(0.6)
     after = await service.get(bid)
     assert after.state == BroadcastState.PAUSED and after.sent + after.failed == paused.sent + paused.failed
-    await admin.tap("▶️ Resume")
-    await admin.expect("Sending")
+    await admin.tap(_("▶️ Resume"))
+    await admin.expect(state_line(h, bid, BroadcastState.RUNNING))
     await asyncio.sleep(0.3)
-    await admin.tap("⏹ Cancel")
-    await admin.expect("Cancelled")
+    await admin.tap(_("⏹ Cancel"))
+    await admin.expect(state_line(h, bid, BroadcastState.CANCELLED))
     cancelled = await until_finished(h, bid)
     await asyncio.sleep(0.3)
     delivered = sum(len(h.emulator.bot_messages(i)) for i in ids)
@@ -296,4 +321,4 @@ async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -
     await h.emulator.wait_for(lambda: bool(received(h, local)) and bool(received(h, province)))
     assert "Họp dân <ngày 5/12> & đối thoại" in received(h, local)[0] and header_vi in received(h, local)[0]
     assert received(h, elsewhere) == [] and received(h, citizen.user.id)[-1] == h.tr("vi")(ADMINS_ONLY)
-    await admin.expect("Finished")
+    await admin.expect(progress_tr(h)(STATE_LABELS[BroadcastState.DONE]))  # the progress message

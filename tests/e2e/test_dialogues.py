@@ -14,6 +14,8 @@ from bot.context import DEPS_KEY, Deps
 from bot.domain.cases import Actor
 from bot.domain.dialogues import follow_up
 from emulator import ScriptedUser
+from handlers.citizen.views import local_time
+from handlers.dialogues import REMINDER_TEXTS
 from storage.dialogues import Dialogue, DialogueStatus
 from storage.models import PetitionStatus
 from tests.e2e.conftest import STAFF, Harness, Staff
@@ -49,6 +51,19 @@ async def tick(h: Harness, at: datetime) -> None:
 
 def count(h: Harness, user: ScriptedUser, text: str) -> int:
     return sum(1 for m in h.emulator.bot_messages(user.chat_id) if text in (m.text or ""))
+
+
+def reminder_mark(h: Harness, lang: str = "vi") -> str:
+    """How every dialogue reminder begins in ``lang`` ("🔔 Reminder: " in English), to count them."""
+    _ = h.tr(lang)
+    [mark] = {_(text).split("«")[0] for text in REMINDER_TEXTS.values()}
+    assert mark.startswith("🔔") and len(mark) > 3, mark
+    return mark
+
+
+def question_for(h: Harness, dialogue: Dialogue, lang: str = "vi") -> str:
+    """The line that ties a question (a draft or a petition) to its dialogue, as the citizen reads it."""
+    return h.tr(lang)("Question for dialogue #{id}").format(id=dialogue.id)
 
 
 async def published(h: Harness, *, capacity: int | None = None, starts: datetime | None = None) -> Dialogue:
@@ -172,7 +187,8 @@ async def test_attend_within_capacity_and_reminders_fire_once_then_move(
     for citizen in (first, second, reminded):
         await citizen.expect("🔔", timeout=5)
     await tick(h, start - timedelta(hours=24) + timedelta(seconds=2))  # again: nothing new
-    assert [count(h, c, "🔔 Reminder") for c in (first, second, third, reminded)] == [1, 1, 0, 1]
+    reminder = reminder_mark(h)
+    assert [count(h, c, reminder) for c in (first, second, third, reminded)] == [1, 1, 0, 1]
 
     admin = staff["tcd-tb"]
     await admin.send(f"/dialogue {dialogue.id}")
@@ -185,13 +201,15 @@ async def test_attend_within_capacity_and_reminders_fire_once_then_move(
     assert moved.starts_at == datetime(2026, 12, 12, 15, 30, tzinfo=UTC) - LOCAL
 
     await tick(h, start - timedelta(minutes=59))  # the old 1 h reminder: a no-op
-    assert count(h, first, "🔔 Reminder") == 1
+    assert count(h, first, reminder) == 1
     await tick(h, moved.starts_at - timedelta(hours=23))
     await tick(h, moved.starts_at - timedelta(minutes=59))
-    await first.expect(_("starts in one hour").split()[0])
+    await first.expect(
+        _(REMINDER_TEXTS["1h"]).format(title=moved.title, when=local_time(moved.starts_at), place=moved.place)
+    )
     for _again in range(2):
         await tick(h, moved.starts_at - timedelta(minutes=58))
-    assert [count(h, c, "🔔 Reminder") for c in (first, second, third, reminded)] == [3, 3, 0, 3]
+    assert [count(h, c, reminder) for c in (first, second, third, reminded)] == [3, 3, 0, 3]
     assert await h.redis.zcard(h.keys.timers_inflight()) == 0
 
 
@@ -233,7 +251,7 @@ async def test_cancel_notifies_registrants_and_askers_and_refuses_others(
     assert (await stored(h, dialogue.id)).status == DialogueStatus.CANCELLED
     assert "dialogue_cancelled" in [e.action for e in await deps.audit.entries(actor="official:tcd-tb")]
     await tick(h, dialogue.starts_at - timedelta(minutes=30))  # the reminders are no-ops now
-    assert count(h, attendee, "🔔 Reminder") == 0
+    assert count(h, attendee, reminder_mark(h)) == 0
     assert ticket
 
 
@@ -252,7 +270,7 @@ async def _ask(h: Harness, dialogue: Dialogue, description: str | None = None) -
     await citizen.tap(_("⏭ Skip — no attachments"))
     await citizen.tap_reply(_("🙈 Stay anonymous"))
     summary = await citizen.expect(_("Please check your petition"))
-    assert f"#{dialogue.id}" in (summary.text or "")
+    assert question_for(h, dialogue) in (summary.text or "")
     await citizen.tap(_("✅ Send"))
     receipt = await citizen.expect("HT-")
     ticket = next(w for w in (receipt.text or "").replace("\n", " ").split() if w.startswith("HT-"))
@@ -280,7 +298,7 @@ async def test_questions_outcomes_and_follow_up(harness: Harness, staff: Staff) 
     assert q1 not in (await unrelated_officer.expect("🎙")).text
     await asker1.send("/my")
     await asker1.tap(q1)
-    await asker1.expect(f"#{dialogue.id}")
+    await asker1.expect(question_for(h, dialogue))
 
     admin = staff["tcd-tb"]
     h.clock.set(dialogue.starts_at + timedelta(hours=3))

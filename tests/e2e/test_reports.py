@@ -25,6 +25,7 @@ from PIL import Image
 
 from emulator import ScriptedUser
 from emulator.models import SentMessage
+from handlers.admin.reports import ASK_RANGE, BAD_RANGE
 from storage.audit import AuditLog
 from storage.models import Deadline, HistoryEntry, Petition, PetitionStatus, Session, Verdict
 from storage.petitions import PetitionRepository
@@ -247,9 +248,9 @@ async def test_custom_range_and_refusals(harness: Harness, staff: Staff) -> None
     admin = staff["tcd-tb"]
     await admin.send("/stats")
     await admin.tap(_("📅 Custom range…"))
-    await admin.expect(_("Type the first and the last day")[:20])
+    await admin.expect(_(ASK_RANGE))
     await admin.send("31/05/2026 01/05/2026")  # reversed: explained, still waiting
-    await admin.expect(_("I could not read two valid dates")[:20])
+    await admin.expect(_(BAD_RANGE))
     await admin.send("11/05/2026 - 13/05/2026")
     summary = await admin.expect(plain(_("Period: {period}"), period="11/05/2026 – 13/05/2026"))
     inside = [s for s in SEEDS if at(11, 0) <= s.created < at(14, 0)]
