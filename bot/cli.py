@@ -93,8 +93,7 @@ def cmd_directory(args: argparse.Namespace) -> int:
         load_officials_directory,
         parse_officials_directory,
     )
-    from bot.embedded_redis import EmbeddedRedis
-    from storage.connection import connect
+    from bot.embedded_redis import open_redis
     from storage.keys import Keys
 
     settings = _settings()
@@ -109,26 +108,12 @@ def cmd_directory(args: argparse.Namespace) -> int:
             return 0
 
     async def work() -> str | None:
-        url = str(settings.redis_url) if settings.redis_url else None
-        embedded: EmbeddedRedis | None = None
-        if url is None:
-            embedded = EmbeddedRedis(Path(settings.data_dir))
-            url = await asyncio.to_thread(embedded.start)
-        # A server adopted from a running bot must keep running: stop only the one started here.
-        started_here = embedded is not None and embedded._process is not None
-        try:
-            redis = await connect(url, max_connections=4)
-            try:
-                keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
-                if args.action == "import":
-                    loaded = await import_directory(redis, keys, Path(args.file), directory)
-                    return loaded.summary()
-                return await export_directory(redis, keys)
-            finally:
-                await redis.aclose()
-        finally:
-            if embedded is not None and started_here:
-                await asyncio.to_thread(embedded.stop)
+        async with open_redis(settings) as redis:
+            keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
+            if args.action == "import":
+                loaded = await import_directory(redis, keys, Path(args.file), directory)
+                return loaded.summary()
+            return await export_directory(redis, keys)
 
     try:
         result = asyncio.run(work())

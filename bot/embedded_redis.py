@@ -7,15 +7,24 @@ servers must never write the same append-only file.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
 
 from storage.connection import StorageUnavailable
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def find_redis_server() -> str | None:
@@ -69,6 +78,11 @@ class EmbeddedRedis:
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._adopted_pid: int | None = None
+
+    @property
+    def started_here(self) -> bool:
+        """Whether this object started the server (rather than adopting a running bot's)."""
+        return self._process is not None
 
     @property
     def url(self) -> str:
@@ -154,3 +168,25 @@ class EmbeddedRedis:
             return
         for name in ("redis.pid", "redis.port"):
             (self.data_dir / name).unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """REDIS_URL, else the embedded Redis of DATA_DIR (stopped afterwards only if started here)."""
+    from storage.connection import connect
+
+    url = str(settings.redis_url) if settings.redis_url else None
+    embedded: EmbeddedRedis | None = None
+    if url is None:
+        embedded = EmbeddedRedis(Path(settings.data_dir))
+        url = await asyncio.to_thread(embedded.start)
+    started_here = embedded is not None and embedded.started_here
+    try:
+        redis = await connect(url, max_connections=4)
+        try:
+            yield redis
+        finally:
+            await redis.aclose()
+    finally:
+        if embedded is not None and started_here:
+            await asyncio.to_thread(embedded.stop)

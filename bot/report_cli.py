@@ -9,14 +9,11 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
-
-import redis.asyncio as aioredis
 
 from bot.config import Settings
 from bot.domain.clock import FileClock, SystemClock
@@ -32,6 +29,7 @@ from bot.domain.reports import (
     period_of,
     received_in,
 )
+from bot.embedded_redis import open_redis
 from bot.exports import ExportContext, csv_text, open311, workbook_bytes
 from bot.i18n import Translator
 from storage.audit import AuditEntry, AuditLog
@@ -41,29 +39,6 @@ from storage.petitions import PetitionRepository
 
 CLI_ACTOR = "cli"
 MAX_AUDIT_LINES = 1_000_000
-
-
-@asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    """REDIS_URL, else the embedded Redis of DATA_DIR (stopped afterwards only if started here)."""
-    from bot.embedded_redis import EmbeddedRedis
-    from storage.connection import connect
-
-    url = str(settings.redis_url) if settings.redis_url else None
-    embedded: EmbeddedRedis | None = None
-    if url is None:
-        embedded = EmbeddedRedis(Path(settings.data_dir))
-        url = await asyncio.to_thread(embedded.start)
-    started_here = embedded is not None and embedded._process is not None
-    try:
-        redis = await connect(url, max_connections=4)
-        try:
-            yield redis
-        finally:
-            await redis.aclose()
-    finally:
-        if embedded is not None and started_here:
-            await asyncio.to_thread(embedded.stop)
 
 
 def progress_bar(stream: TextIO, label: str) -> Callable[[int, int], None]:
