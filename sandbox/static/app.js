@@ -445,15 +445,23 @@ function applyState(state) {
   renderRejections();
 }
 
+let loadSeq = 0;
+
 async function loadState() {
+  // Loads may overlap (the Reset button and the "reset" event both ask for one). Only the newest
+  // applies its state, then replays every event that arrived meanwhile (upserts are idempotent),
+  // so a message the bot sent while a load was under way is never dropped.
+  const seq = ++loadSeq;
   loading = true;
-  pending = [];
+  let state;
   try {
-    applyState(await api("/api/state"));
+    state = await api("/api/state");
   } catch (error) {
-    setTimeout(loadState, 600); // restarting: try again
+    if (seq === loadSeq) setTimeout(loadState, 600); // restarting: try again
     return;
   }
+  if (seq !== loadSeq) return;
+  applyState(state);
   loading = false;
   const queued = pending;
   pending = [];
