@@ -9,6 +9,7 @@ conversation in progress (``dialogue:compose:<tg id>``), which only staff can st
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -409,6 +410,23 @@ async def _preview(update: Update, turn: Turn, state: dict[str, Any]) -> None:
     )
 
 
+async def _read_start(update: Update, turn: Turn, text: str) -> datetime | None:
+    """The typed start time of a dialogue, or None after telling the organiser what is wrong."""
+    _ = turn._
+    try:
+        return turn.deps.dialogues.parse_start(text)
+    except BadDate:
+        await send(
+            update,
+            _(
+                "I could not read «{text}». Please type it as dd/mm/yyyy hh:mm, for example 25/12/2026 08:00."
+            ).format(text=esc(text[:40])),
+        )
+    except PastDate:
+        await send(update, _("That date and time has already passed. Please give a future one."))
+    return None
+
+
 async def on_text(update: Update, turn: Turn, text: str) -> bool:
     """Text that continues a staff member's dialogue conversation; False when there is none."""
     deps = turn.deps
@@ -425,19 +443,10 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
             await send(update, _("Please type at most {max} characters.").format(max=FIELD_MAX))
             return True
         if step == "when":
-            try:
-                state["starts_at"] = deps.dialogues.parse_start(text).isoformat()
-            except BadDate:
-                await send(
-                    update,
-                    _(
-                        "I could not read «{text}». Please type it as dd/mm/yyyy hh:mm, for example 25/12/2026 08:00."
-                    ).format(text=esc(text[:40])),
-                )
+            starts_at = await _read_start(update, turn, text)
+            if starts_at is None:
                 return True
-            except PastDate:
-                await send(update, _("That date and time has already passed. Please give a future one."))
-                return True
+            state["starts_at"] = starts_at.isoformat()
         elif step == "capacity":
             if not text.isdigit() or not 0 < int(text) <= 100_000:
                 await send(update, _("Please type a whole number of seats, or tap «No limit»."))
@@ -462,18 +471,8 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         await send(update, _("Tap to add:"), InlineKeyboardMarkup(rows))
         return True
     elif mode == "reschedule":
-        try:
-            when = deps.dialogues.parse_start(text)
-        except BadDate:
-            await send(
-                update,
-                _(
-                    "I could not read «{text}». Please type it as dd/mm/yyyy hh:mm, for example 25/12/2026 08:00."
-                ).format(text=esc(text[:40])),
-            )
-            return True
-        except PastDate:
-            await send(update, _("That date and time has already passed. Please give a future one."))
+        when = await _read_start(update, turn, text)
+        if when is None:
             return True
         await deps.dialogues.repo.save_compose(_user_id(update), None)
         await _reschedule(update, turn, str(state["dialogue"]), when)

@@ -10,6 +10,8 @@ Buttons: ``iv:<action>:<tag>[:<arg>...]`` for /invite, ``of:<action>:...`` for /
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
@@ -86,6 +88,17 @@ async def on_invite(update: Update, context: BotContext) -> None:
 
 async def on_invite_button(update: Update, context: BotContext) -> None:
     """Every button of the /invite flow."""
+    await _admin_button(
+        update, context, lambda turn, actor, data: _invite_step(update, context, turn, actor, data)
+    )
+
+
+async def _admin_button(
+    update: Update,
+    context: BotContext,
+    step: Callable[[Turn, Actor, callbacks.Callback], Awaitable[None]],
+) -> None:
+    """The frame of every admin button: re-check the admin in Redis, parse, run ``step``, explain refusals."""
     query = update.callback_query
     assert query is not None
     turn = await begin(update, context)
@@ -99,12 +112,20 @@ async def on_invite_button(update: Update, context: BotContext) -> None:
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     try:
-        await _invite_step(update, context, turn, actor, data)
+        await step(turn, actor, data)
     except StaleAction:
         await query.answer(_(NOT_CURRENT), show_alert=True)
         await close_keyboard(update)
     except UnknownChoice:
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
+    except FallbackDeskRequired:
+        await query.answer(
+            _(
+                "The fallback desk cannot be deactivated: it receives every petition no one else covers. "
+                "Name another fallback desk in the directory first."
+            ),
+            show_alert=True,
+        )
 
 
 async def _invite_step(
@@ -419,33 +440,7 @@ async def _details_screen(turn: Turn, official_id: str, page: int) -> Screen:
 
 async def on_officials_button(update: Update, context: BotContext) -> None:
     """Every button of /officials."""
-    query = update.callback_query
-    assert query is not None
-    turn = await begin(update, context)
-    _ = turn._
-    actor = await _admin(update, turn)
-    if actor is None:
-        await query.answer(_(ADMINS_ONLY_BUTTON), show_alert=True)
-        return
-    data = callbacks.parse(query.data)
-    if data is None:
-        await query.answer(_(NOT_AVAILABLE), show_alert=True)
-        return
-    try:
-        await _officials_step(update, turn, actor, data)
-    except StaleAction:
-        await query.answer(_(NOT_CURRENT), show_alert=True)
-        await close_keyboard(update)
-    except UnknownChoice:
-        await query.answer(_(NOT_AVAILABLE), show_alert=True)
-    except FallbackDeskRequired:
-        await query.answer(
-            _(
-                "The fallback desk cannot be deactivated: it receives every petition no one else covers. "
-                "Name another fallback desk in the directory first."
-            ),
-            show_alert=True,
-        )
+    await _admin_button(update, context, lambda turn, actor, data: _officials_step(update, turn, actor, data))
 
 
 async def _officials_step(update: Update, turn: Turn, actor: Actor, data: callbacks.Callback) -> None:
