@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.domain.yaml_lines import Loc, dotted, line_of, text_lines
+
 __all__ = [
     "DEFAULT_PERIODS",
     "DEFAULT_TIMEZONE",
@@ -65,40 +67,6 @@ class Holiday:
 
 # ------------------------------------------------------------------------------------- YAML with lines
 
-_Loc = tuple[str | int, ...]
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _yaml_lines(text: str) -> tuple[dict[_Loc, int], list[_Loc]]:
-    """Map each key/item path of a YAML document to its 1-based line number; also the repeated keys."""
-    lines: dict[_Loc, int] = {}
-    repeated: list[_Loc] = []
-
-    def walk(node: yaml.Node, loc: _Loc) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                child = (*loc, str(key_node.value))
-                if child in lines:
-                    repeated.append(child)
-                lines[child] = key_node.start_mark.line + 1
-                walk(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                child = (*loc, index)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines, repeated
-
 
 @dataclass(frozen=True, slots=True)
 class _YamlFile:
@@ -106,7 +74,7 @@ class _YamlFile:
 
     path: Path
     data: Any
-    lines: dict[_Loc, int]
+    lines: dict[Loc, int]
     error: type[ValueError]
 
     @classmethod
@@ -118,7 +86,7 @@ class _YamlFile:
         except (OSError, UnicodeDecodeError) as exc:
             raise error(f"{path}: cannot read ({exc})") from None
         try:
-            lines, repeated = _yaml_lines(text)
+            lines, repeated = text_lines(text)
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -129,17 +97,13 @@ class _YamlFile:
             raise error(f"{path.name}: invalid YAML value: {exc}") from None
         source = cls(path, data, lines, error)
         if repeated:  # PyYAML would silently keep the last one
-            source.fail(repeated[0], "this key is given twice (the first would be ignored)")
+            source.fail(repeated[0][0], "this key is given twice (the first would be ignored)")
         return source
 
     def fail(self, loc: Sequence[str | int], message: str) -> NoReturn:
-        line = None
-        for end in range(len(loc), 0, -1):
-            line = self.lines.get(tuple(loc[:end]))
-            if line is not None:
-                break
+        line = line_of(self.lines, loc)
         where = f" line {line}" if line is not None else ""
-        field_name = f" {_dotted(loc)}:" if loc else ""
+        field_name = f" {dotted(loc)}:" if loc else ""
         raise self.error(f"{self.path.name}{where}:{field_name} {message}")
 
     def fail_validation(self, exc: ValidationError) -> NoReturn:

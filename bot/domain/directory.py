@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.vietnamese import Syllable, nfc, search_tokens, sort_key
+from bot.domain.yaml_lines import dotted, line_of, text_lines
 
 __all__ = [
     "CATEGORY_KEYS",
@@ -381,38 +382,6 @@ class _ProvinceFile(_Model):
     other_channels: list[_TextModel] = Field(default_factory=list)
 
 
-_LinePath = tuple[str | int, ...]
-
-
-def _yaml_lines(text: str) -> dict[_LinePath, int]:
-    """Map each key/item path of a YAML document to its 1-based line number."""
-    lines: dict[_LinePath, int] = {}
-
-    def walk(node: yaml.Node, path: _LinePath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                child = (*path, str(key_node.value))
-                lines[child] = key_node.start_mark.line + 1
-                walk(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                child = (*path, index)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _dotted(path: Sequence[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
 def _clean(text: str) -> str:
     return " ".join(nfc(text).split())
 
@@ -617,7 +586,7 @@ class Directory:
             raise DirectoryError(f"{path}: cannot read ({exc})") from None
         try:
             raw = yaml.safe_load(text)
-            lines = _yaml_lines(text)
+            lines, _repeated = text_lines(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
@@ -625,13 +594,9 @@ class Directory:
             raise DirectoryError(f"{path.name}{where}: invalid YAML: {problem}") from None
 
         def fail(loc: Sequence[str | int], message: str) -> DirectoryError:
-            line = None
-            for end in range(len(loc), 0, -1):
-                line = lines.get(tuple(loc[:end]))
-                if line is not None:
-                    break
+            line = line_of(lines, loc)
             where = f" line {line}" if line is not None else ""
-            field = f" {_dotted(loc)}:" if loc else ""
+            field = f" {dotted(loc)}:" if loc else ""
             return DirectoryError(f"{path.name}{where}:{field} {message}")
 
         if not isinstance(raw, dict):

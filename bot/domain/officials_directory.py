@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from bot.domain.directory import Directory
 from bot.domain.vietnamese import nfc
+from bot.domain.yaml_lines import Loc, dotted, line_of, node_lines
 from storage.keys import Keys
 from storage.models import Official, Role, Unit, UnitKind
 from storage.officials import DirectorySettings, OfficialRepository
@@ -126,27 +127,20 @@ class _FileModel(_Model):
 
 # ------------------------------------------------------------------------------------------- lines
 
-_Loc = tuple[str | int, ...]
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
 
 class _Source:
     """The parsed file with the line of every key and list item, for error messages."""
 
     def __init__(self, text: str, name: str) -> None:
         self.name = name
-        self.lines: dict[_Loc, int] = {}
+        self.lines: dict[Loc, int] = {}
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
-            if node is not None:
-                self._walk(node, ())
+            self.lines, repeated = node_lines(node)
+            if repeated:
+                (child, line), key = repeated[0], repeated[0][0][-1]
+                raise OfficialsDirectoryError(f"{name} line {line}: {dotted(child)}: '{key}' is given twice")
             self.data: object = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -156,35 +150,11 @@ class _Source:
         finally:
             loader.dispose()
 
-    def _walk(self, node: yaml.Node, loc: _Loc) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                child = (*loc, key)
-                if key in seen:
-                    raise OfficialsDirectoryError(
-                        f"{self.name} line {key_node.start_mark.line + 1}: {_dotted(child)}: "
-                        f"'{key}' is given twice"
-                    )
-                seen.add(key)
-                self.lines[child] = key_node.start_mark.line + 1
-                self._walk(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                child = (*loc, index)
-                self.lines[child] = item.start_mark.line + 1
-                self._walk(item, child)
-
     def error(self, loc: Sequence[str | int], message: str) -> OfficialsDirectoryError:
         """An error at ``loc`` (the nearest enclosing key that has a line gives the line)."""
-        line = None
-        for end in range(len(loc), 0, -1):
-            line = self.lines.get(tuple(loc[:end]))
-            if line is not None:
-                break
+        line = line_of(self.lines, loc)
         where = f" line {line}" if line is not None else " line 1"
-        field = f" {_dotted(loc)}:" if loc else ""
+        field = f" {dotted(loc)}:" if loc else ""
         return OfficialsDirectoryError(f"{self.name}{where}:{field} {message}")
 
 
@@ -274,7 +244,7 @@ class _Checker:
 
         telegram_ids: dict[int, str] = {}
         for index, official in enumerate(model.officials):
-            at: _Loc = ("officials", index)
+            at: Loc = ("officials", index)
             if official.unit not in units:
                 raise self.fail((*at, "unit"), f"unknown unit '{official.unit}' (units: {', '.join(units)})")
             self._localities(at, official.localities)
@@ -341,7 +311,7 @@ class _Checker:
             )
         return units
 
-    def _localities(self, at: _Loc, codes: Sequence[str]) -> None:
+    def _localities(self, at: Loc, codes: Sequence[str]) -> None:
         seen: set[str] = set()
         for i, code in enumerate(codes):
             loc = (*at, "localities", i)
@@ -355,7 +325,7 @@ class _Checker:
                 raise self.fail(loc, f"locality '{code}' is listed twice")
             seen.add(code)
 
-    def _categories(self, at: _Loc, keys: Sequence[str]) -> None:
+    def _categories(self, at: Loc, keys: Sequence[str]) -> None:
         seen: set[str] = set()
         for i, key in enumerate(keys):
             if self.directory.category(key) is None:
