@@ -11,7 +11,7 @@ from typing import cast
 import redis.asyncio as aioredis
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.broadcaster import Broadcaster
@@ -25,7 +25,7 @@ from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.dialogues import REMIND_KIND as DIALOGUE_REMINDER
 from bot.domain.dialogues import DialogueService
 from bot.domain.directory import Directory
-from bot.domain.escalation import DeadlineTracker, Notice
+from bot.domain.escalation import DeadlineTracker
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.domain.privacy import PrivacyService
@@ -33,6 +33,7 @@ from bot.domain.subscriptions import SubscriptionService
 from bot.embedded_redis import EmbeddedRedis
 from bot.i18n import Translator
 from bot.logs import get_logger
+from bot.outbox import Outbox, OutboxSender, Progress
 from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
 from bot.scheduler import TimerWorker
@@ -43,6 +44,7 @@ from storage.connection import connect
 from storage.dialogues import DialogueRepository
 from storage.keys import Keys
 from storage.officials import OfficialRepository
+from storage.outbox import OutboxEntry, OutboxRepository
 from storage.petitions import PetitionRepository
 from storage.privacy import PrivacyRepository
 from storage.sessions import SessionRepository
@@ -52,6 +54,7 @@ from storage.updates import UpdateLog
 
 log = get_logger(__name__)
 BROADCAST_CONCURRENCY = 16
+OUTBOX_CONCURRENCY = 16
 
 
 def load_directory(settings: Settings) -> Directory:
@@ -107,11 +110,12 @@ def build_deps(
     timers = TimerRepository(redis, keys)
     tracker = DeadlineTracker(load_deadline_policy(settings), directory)
     audit = AuditLog(redis, keys)
+    outbox = Outbox(OutboxRepository(redis, keys))
     cases = CaseService(
         petitions, OfficialRepository(redis, keys), clock, settings.admin_ids, tracker, timers, audit
     )
     dialogues = DialogueService(
-        DialogueRepository(redis, keys), petitions, cases, tracker, directory, clock, audit
+        DialogueRepository(redis, keys), petitions, cases, tracker, directory, clock, audit, outbox
     )
     cases.timer_kinds[DIALOGUE_REMINDER] = dialogues.fire_timer
     subscriptions = SubscriptionService(
@@ -155,7 +159,13 @@ def build_deps(
             settings.default_language,
         ),
         subscriptions=subscriptions,
+        outbox=outbox,
     )
+
+
+def html_defaults() -> Defaults:
+    """Every text is HTML: whatever a user typed is escaped where it is rendered (handlers.common.esc)."""
+    return Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 def build_application(deps: Deps) -> BotApplication:
@@ -173,9 +183,7 @@ def build_application(deps: Deps) -> BotApplication:
         .base_file_url(f"{api}/file/bot")
         .updater(None)
         # Every text is HTML: whatever a user typed is escaped where it is rendered (handlers.common.esc).
-        .defaults(
-            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
-        )
+        .defaults(html_defaults())
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(AIORateLimiter(max_retries=3))
     )
@@ -202,6 +210,9 @@ class BotRuntime:
         self.broadcaster: Broadcaster | None = None
         self.broadcast_task: asyncio.Task[None] | None = None
         self._broadcast_bot: Bot | None = None
+        self.outbox_sender: OutboxSender | None = None
+        self._outbox_task: asyncio.Task[None] | None = None
+        self._outbox_bot: Bot | None = None
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
@@ -223,14 +234,8 @@ class BotRuntime:
         self.poller = DurablePoller(
             self.application, deps.updates, max_concurrent=self.settings.max_concurrent_updates
         )
-        from handlers.notify import deliver_notices
-
-        bot = self.application.bot
-
-        async def deliver(notices: list[Notice]) -> None:
-            await deliver_notices(bot, deps, notices)
-
-        self.timer_worker = TimerWorker(deps.cases, deps.timers, deps.clock, deliver)
+        await self._start_outbox(deps)
+        self.timer_worker = TimerWorker(deps.cases, deps.timers, deps.clock, deps.outbox.flush)
         self._timer_task = asyncio.create_task(self.timer_worker.run())
         self.retention_worker = RetentionWorker(deps.privacy, interval=self.settings.retention_sweep_seconds)
         self._retention_task = asyncio.create_task(self.retention_worker.run())
@@ -238,19 +243,45 @@ class BotRuntime:
         log.info("bot.started", username=self.application.bot.username)
         return self.application
 
+    def _own_bot(self, connections: int) -> Bot:
+        """A Bot of its own for a background sender (HTML like every text, no link previews): no
+        client-side rate limiter, so a 429 reaches the sender, which makes only that chat (or, for a
+        flood wait, everyone) wait."""
+        settings = self.settings
+        api = settings.api_base
+        return ExtBot(
+            str(settings.telegram_bot_token),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=AiohttpRequest(connections=connections),
+            defaults=html_defaults(),
+        )
+
+    async def _start_outbox(self, deps: Deps) -> None:
+        """The outbox sender of this process: delivers what state changes owe to people."""
+        from handlers.notify import deliver_entry, give_up
+
+        self._outbox_bot = self._own_bot(OUTBOX_CONCURRENCY)
+        await self._outbox_bot.initialize()
+        bot = self._outbox_bot
+
+        async def deliver(entry: OutboxEntry, progress: Progress) -> str:
+            return await deliver_entry(bot, deps, entry, progress)
+
+        async def gave_up(entry: OutboxEntry, reason: str) -> None:
+            await give_up(bot, deps, entry, reason)
+
+        self.outbox_sender = OutboxSender(deps.outbox.repo, deliver, gave_up, concurrency=OUTBOX_CONCURRENCY)
+        deps.outbox.sender = self.outbox_sender
+        self._outbox_task = asyncio.create_task(self.outbox_sender.run())
+
     async def _start_broadcaster(self, deps: Deps) -> None:
         """The broadcast worker, with a Bot of its own: it paces itself and honours 429s itself."""
         from handlers.admin.broadcast import update_progress
 
         assert self.application is not None
         settings = self.settings
-        api = settings.api_base
-        self._broadcast_bot = Bot(
-            str(settings.telegram_bot_token),
-            base_url=f"{api}/bot",
-            base_file_url=f"{api}/file/bot",
-            request=AiohttpRequest(connections=BROADCAST_CONCURRENCY),
-        )
+        self._broadcast_bot = self._own_bot(BROADCAST_CONCURRENCY)
         await self._broadcast_bot.initialize()
         bot = self.application.bot
 
@@ -286,6 +317,13 @@ class BotRuntime:
             self.timer_worker.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._timer_task, 10)
+        if self.outbox_sender is not None and self._outbox_task is not None:
+            self.outbox_sender.stop()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._outbox_task, 10)
+        if self._outbox_bot is not None:
+            with contextlib.suppress(Exception):
+                await self._outbox_bot.shutdown()
         if self.application is not None:
             with contextlib.suppress(Exception):
                 if self.application.running:

@@ -20,6 +20,7 @@ from bot.domain.petitions import PetitionService
 from bot.domain.privacy import PrivacyService
 from bot.domain.subscriptions import SubscriptionService
 from bot.i18n import Translator
+from bot.outbox import Outbox
 from storage.audit import AuditLog
 from storage.keys import Keys
 from storage.timers import TimerRepository
@@ -47,6 +48,7 @@ class Deps:
     privacy: PrivacyService
     broadcasts: BroadcastService
     subscriptions: SubscriptionService
+    outbox: Outbox
 
 
 DEPS_KEY = "deps"

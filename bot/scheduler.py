@@ -2,7 +2,9 @@
 
 Redis is the store (``storage.timers``); this loop only polls it. Each timer is claimed by exactly
 one process; a process that dies mid-firing leaves its claim to expire, and the timer fires again
-elsewhere — harmlessly, since firing is idempotent.
+elsewhere — harmlessly, since firing is idempotent. What a timer owes to people (a reminder, an
+overdue notice, an escalation card) is recorded in the outbox by the same write as its effect, then
+flushed: a crash between the two cannot lose it, and a repeated firing records nothing new.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from redis.exceptions import RedisError
 
 from bot.domain.cases import CaseService
 from bot.domain.clock import Clock
-from bot.domain.escalation import Notice
 from bot.logs import get_logger
 from storage.timers import TimerRepository
 
 log = get_logger(__name__)
 
-Deliver = Callable[[list[Notice]], Awaitable[None]]
+Flush = Callable[[tuple[str, ...]], Awaitable[object]]
 
 
 class TimerWorker:
@@ -32,14 +33,14 @@ class TimerWorker:
         cases: CaseService,
         timers: TimerRepository,
         clock: Clock,
-        deliver: Deliver,
+        flush: Flush,
         *,
         interval: float = 1.0,
     ) -> None:
         self._cases = cases
         self._timers = timers
         self._clock = clock
-        self._deliver = deliver
+        self._flush = flush
         self._interval = interval
         self._stopping = asyncio.Event()
 
@@ -48,12 +49,15 @@ class TimerWorker:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Fire due timers until ``stop()``."""
+        """Fire due timers until ``stop()``; no exception of one round ends the loop."""
         while not self._stopping.is_set():
             try:
                 fired = await self.tick()
             except (RedisError, OSError) as exc:
                 log.warning("timers.storage_unavailable", error=type(exc).__name__)
+                fired = 0
+            except Exception:
+                log.error("timers.round_failed", exc_info=True)
                 fired = 0
             if fired == 0:
                 with contextlib.suppress(TimeoutError):
@@ -64,12 +68,15 @@ class TimerWorker:
         claimed = await self._timers.claim(self._clock.now())
         for timer in claimed:
             try:
-                notices = await self._cases.fire_timer(timer)
-                await self._deliver(notices)
+                lanes = await self._cases.fire_timer(timer)
             except (RedisError, OSError):
                 raise  # the claim expires and the timer fires again later
             except Exception:
                 log.error("timer.failed", exc_info=True, timer=timer.member)
+            else:
+                await self._timers.done(timer)
+                log.info("timer.fired", timer=timer.member)
+                await self._flush(lanes)
+                continue
             await self._timers.done(timer)
-            log.info("timer.fired", timer=timer.member)
         return len(claimed)

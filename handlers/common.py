@@ -97,6 +97,27 @@ async def send(update: Update, text: str, markup: Markup = None) -> Message:
     return await chat.send_message(text, reply_markup=markup, message_thread_id=thread_id)
 
 
+QUERY_GONE = ("query is too old", "query id is invalid")
+
+
+async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> bool:
+    """Answer the pressed button's query. When Telegram no longer takes the answer (the update was
+    replayed after a crash, or came late), a text is sent as a message instead, so the user sees it
+    anyway. True when the query itself was answered."""
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        await query.answer(text, show_alert=alert)
+        return True
+    except BadRequest as exc:
+        if not any(gone in str(exc).lower() for gone in QUERY_GONE):
+            raise
+    if text:
+        await send(update, text)
+    return False
+
+
 async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Replace the message whose button was pressed; send a new one when that is impossible."""
     query = update.callback_query

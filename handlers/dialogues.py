@@ -8,11 +8,10 @@ conversation in progress (``dialogue:compose:<tg id>``), which only staff can st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot import callbacks
@@ -21,7 +20,6 @@ from bot.domain.broadcast import Audience
 from bot.domain.cases import Actor
 from bot.domain.citizens import has_petition_consent
 from bot.domain.dialogues import BadDate, DialogueFull, FollowUp, PastDate, follow_up
-from bot.domain.escalation import Notice
 from bot.errors import NotAllowed, StaleAction, UnknownChoice
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
@@ -30,6 +28,7 @@ from handlers.citizen.views import STATUS_LABELS, button, local_time, main_menu
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
 from storage.dialogues import Dialogue, DialogueKind, DialogueStatus
 from storage.models import Petition
+from storage.outbox import OutboxEntry
 
 log = get_logger(__name__)
 
@@ -657,13 +656,7 @@ async def _runner_button(update: Update, turn: Turn, data: callbacks.Callback) -
         after = await deps.dialogues.cancel(actor, dialogue.id)
         await query.answer(_("Cancelled."))
         await close_keyboard(update)
-        count = await _tell_concerned(
-            update.get_bot(),
-            deps,
-            after,
-            f"cx-{after.version}",
-            N_("❌ «{title}», planned for {when}, has been cancelled. We apologise."),
-        )
+        count = await _tell_concerned(deps, after, "dialogue_cancelled", "cx")
         await send(
             update,
             _("❌ «{title}» is cancelled; {count} people were told.").format(
@@ -860,13 +853,7 @@ async def _reschedule(update: Update, turn: Turn, dialogue_id: str, when: Any) -
     except StaleAction:
         await send(update, _("This dialogue can no longer be rescheduled."))
         return
-    count = await _tell_concerned(
-        update.get_bot(),
-        deps,
-        after,
-        f"rs-{int(after.starts_at.timestamp())}",
-        N_("🕒 «{title}» has been moved: it now takes place on {when}, at {place}."),
-    )
+    count = await _tell_concerned(deps, after, "dialogue_moved", "rs")
     await send(
         update,
         _("🕒 «{title}» now starts on {when}; {count} people were told.").format(
@@ -894,45 +881,21 @@ async def _record(update: Update, turn: Turn, state: dict[str, Any], due: Any) -
     except (StaleAction, UnknownChoice):
         await send(update, _("This question can no longer be answered here (it changed meanwhile)."))
         return
-    bot = update.get_bot()
     outcome = dialogue.outcomes[petition.id]
-    citizen_ = await notify.language_of(deps, _citizen_tg(petition) or 0, petition.language)
+    outcomes = await deps.outbox.flush(
+        (petition.citizen_id, *([f"official:{petition.assignee_id}"] if petition.assignee_id else []))
+    )
+    told = outcomes.get("outcome_news") == "delivered"
     if outcome.kind == "answer":
-        text = citizen_("🎙 At the dialogue «{title}», your question {ticket} was answered:").format(
-            title=esc(dialogue.title), ticket=esc(petition.id)
-        )
-        text += "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
-        if await notify.tell_citizen(bot, petition, text) is not None:
-            from handlers.citizen.verdict import ask_verdict
-
-            await ask_verdict(bot, deps, petition)
-        await send(
-            update,
-            _("✅ Recorded: {ticket} answered on the spot. The citizen has been told.").format(
-                ticket=esc(petition.id)
-            ),
-        )
+        done = _("✅ Recorded: {ticket} answered on the spot.").format(ticket=esc(petition.id))
     else:
-        officials = await deps.cases.officials_by_id()
-        who = notify.official_label(officials.get(outcome.official_id or ""))
         due_text = local_time(outcome.due_at) if outcome.due_at else ""
-        text = citizen_(
-            "🎙 At the dialogue «{title}», a commitment was made about your question {ticket}: {official} must act by {due}."
-        ).format(title=esc(dialogue.title), ticket=esc(petition.id), official=esc(who), due=due_text)
-        text += "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
-        await notify.tell_citizen(bot, petition, text)
-        await notify.deliver_case(
-            bot,
-            deps,
-            petition,
-            header_text=N_("🎙 A commitment made at a dialogue: you must act on this case by its deadline."),
+        done = _("📌 Recorded: {ticket} must be resolved by {due}; it is tracked like any case.").format(
+            ticket=esc(petition.id), due=due_text
         )
-        await send(
-            update,
-            _("📌 Recorded: {ticket} must be resolved by {due}; it is tracked like any case.").format(
-                ticket=esc(petition.id), due=due_text
-            ),
-        )
+    if petition.channel == "tg":
+        done += "\n" + (_(TOLD_CITIZEN) if told else _(WILL_TELL_CITIZEN))
+    await send(update, done)
     await _show(update, turn, dialogue, edit=False)
 
 
@@ -956,9 +919,7 @@ async def _raise_proposal(
     except (StaleAction, UnknownChoice):
         await send(update, _("This dialogue can no longer take proposals."))
         return
-    await notify.deliver_case(
-        update.get_bot(), deps, petition, header_text=N_("🎙 A proposal raised at a dialogue, for you.")
-    )
+    await deps.outbox.flush((f"official:{petition.assignee_id}",) if petition.assignee_id else ())
     await send(
         update,
         _("➕ Recorded as {ticket} and sent to the officials responsible.").format(ticket=esc(petition.id)),
@@ -974,64 +935,91 @@ def _citizen_tg(petition: Petition) -> int | None:
 # ---------------------------------------------------------------------------------------- delivery
 
 
-async def _deliver(
-    bot: Bot, deps: Deps, dialogue: Dialogue, tag: str, recipients: set[int], render: Callable[[Gettext], str]
-) -> int:
-    """Send one notice to each recipient once (a repeated call skips who already got it)."""
-    engine = _broadcasts(deps)
-    if len(recipients) > DIRECT_MAX and engine is not None:
-        texts = {lang: render(deps.translator(lang)) for lang in ("vi", "en")}
-        await engine.start_to(
-            actor_ref="system",
-            recipients=sorted(recipients),
-            texts=texts,
-            kind="dialogue_notice",
-            ref=f"{dialogue.id}:{tag}",
-        )
-        return len(recipients)
-    sent = 0
-    for chat_id in sorted(recipients):
-        if not await deps.dialogues.repo.claim_delivery(dialogue.id, tag, chat_id):
-            continue
-        _ = await notify.language_of(deps, chat_id)
-        try:
-            await bot.send_message(chat_id, render(_))
-            sent += 1
-        except (Forbidden, BadRequest) as exc:
-            log.info("dialogue.notice_failed", dialogue=dialogue.id, chat=chat_id, error=str(exc))
-    return sent
-
-
-async def _tell_concerned(bot: Bot, deps: Deps, dialogue: Dialogue, tag: str, message: str) -> int:
-    recipients = await deps.dialogues.concerned(dialogue.id, reminders=True)
-
-    def render(_: Gettext) -> str:
-        return _(message).format(
-            title=esc(dialogue.title), when=local_time(dialogue.starts_at), place=esc(dialogue.place)
-        )
-
-    return await _deliver(bot, deps, dialogue, tag, recipients, render)
-
-
+TOLD_CITIZEN = N_("The citizen has been told.")
+WILL_TELL_CITIZEN = N_("The citizen will be told as soon as the message can be delivered.")
+OUTCOME_TEXTS = {
+    "answer": N_("🎙 At the dialogue «{title}», your question {ticket} was answered:"),
+    "commitment": N_(
+        "🎙 At the dialogue «{title}», a commitment was made about your question {ticket}: {official} must act by {due}."
+    ),
+}
+NOTICE_TEXTS = {
+    "dialogue_cancelled": N_("❌ «{title}», planned for {when}, has been cancelled. We apologise."),
+    "dialogue_moved": N_("🕒 «{title}» has been moved: it now takes place on {when}, at {place}."),
+}
 REMINDER_TEXTS = {
     "24h": N_("🔔 Reminder: «{title}» is tomorrow, {when}, at {place}."),
     "1h": N_("🔔 Reminder: «{title}» starts in one hour ({when}), at {place}."),
 }
 
 
-async def deliver_notice(bot: Bot, deps: Deps, notice: Notice) -> None:
-    """A dialogue reminder fired by the timer worker: attendees and those who asked, once each."""
-    dialogue = await deps.dialogues.repo.get(notice.ticket)
-    which = notice.data.get("which", "")
-    if dialogue is None or which not in REMINDER_TEXTS:
-        return
-    recipients = await deps.dialogues.repo.attendees(dialogue.id) | await deps.dialogues.repo.to_remind(
-        dialogue.id
-    )
+async def deliver_dialogue_entry(out: notify.Outbound, entry: OutboxEntry) -> str:
+    """An outbox entry about a dialogue (a reminder, a cancellation, a new time): each person concerned
+    gets it once — sent first, then marked, so a crash in between repeats it for one person at most.
+    Large audiences go through the broadcast engine."""
+    deps = out.deps
+    dialogue = await deps.dialogues.repo.get(entry.ticket)
+    tag = entry.data.get("tag", "")
+    if dialogue is None:
+        return "no_dialogue"
+    if entry.kind == "dialogue_reminder":
+        message = REMINDER_TEXTS.get(entry.data.get("which", ""))
+        recipients = await deps.dialogues.repo.attendees(dialogue.id) | await deps.dialogues.repo.to_remind(
+            dialogue.id
+        )
+    else:
+        message = NOTICE_TEXTS.get(entry.kind)
+        recipients = await deps.dialogues.concerned(dialogue.id, reminders=True)
+    if message is None:
+        return "unknown"
 
     def render(_: Gettext) -> str:
-        return _(REMINDER_TEXTS[which]).format(
+        return _(message).format(
             title=esc(dialogue.title), when=local_time(dialogue.starts_at), place=esc(dialogue.place)
         )
 
-    await _deliver(bot, deps, dialogue, f"{which}-{notice.data.get('n', '')}", recipients, render)
+    engine = _broadcasts(deps)
+    if len(recipients) > DIRECT_MAX and engine is not None:
+        texts = {lang: render(deps.translator(lang)) for lang in ("vi", "en")}
+        await out.progress.step(
+            lambda: engine.start_to(
+                actor_ref="system",
+                recipients=sorted(recipients),
+                texts=texts,
+                kind="dialogue_notice",
+                ref=f"{dialogue.id}:{tag}",
+            )
+        )
+        return "broadcast"
+    for chat_id in sorted(recipients):
+        if await deps.dialogues.repo.was_delivered(dialogue.id, tag, chat_id):
+            continue
+        _ = await notify.language_of(deps, chat_id)
+        try:
+            await out.bot.send_message(chat_id, render(_))
+        except (Forbidden, BadRequest) as exc:
+            log.info("dialogue.notice_failed", dialogue=dialogue.id, chat=chat_id, error=str(exc))
+        await deps.dialogues.repo.mark_delivered(dialogue.id, tag, chat_id)
+    return "delivered"
+
+
+async def outcome_news(deps: Deps, entry: OutboxEntry, petition: Petition, _: Gettext) -> str:
+    """What the citizen is told about their question's outcome at a dialogue."""
+    dialogue = await deps.dialogues.repo.get(entry.data.get("dialogue", ""))
+    title = esc(dialogue.title) if dialogue else ""
+    officials = await deps.cases.officials_by_id()
+    who = notify.official_label(officials.get(entry.data.get("official", "")))
+    due = entry.data.get("due")
+    text = _(OUTCOME_TEXTS[entry.data.get("outcome", "answer")]).format(
+        title=title,
+        ticket=esc(petition.id),
+        official=esc(who),
+        due=local_time(datetime.fromisoformat(due)) if due else "",
+    )
+    return text + "\n<blockquote>{}</blockquote>".format(esc(entry.data.get("text", "")))
+
+
+async def _tell_concerned(deps: Deps, dialogue: Dialogue, kind: str, prefix: str) -> int:
+    """Deliver the notice the change recorded (at once, in this update) and count who got it."""
+    await deps.outbox.flush((f"dialogue:{dialogue.id}",))
+    return await deps.dialogues.repo.delivered_count(dialogue.id, f"{prefix}-{dialogue.version}")

@@ -20,7 +20,17 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, Forbidden):
         log.info("telegram.forbidden", update_id=update_id, detail=str(error))
         return
-    storage_down = isinstance(error, StorageUnavailable | RedisError | ConnectionError)
+    storage_down = isinstance(error, StorageUnavailable | RedisError | ConnectionError | OSError)
+    if storage_down and isinstance(update, Update):
+        # The poller tells the user their message is kept, and handles the update again once Redis
+        # answers (bot.polling): nothing to say here.
+        from bot.polling import STORAGE_FAILURES_KEY
+
+        failures = context.application.bot_data.get(STORAGE_FAILURES_KEY)
+        if isinstance(failures, set):
+            failures.add(update.update_id)
+            log.warning("update.storage_failed", update_id=update.update_id, error=type(error).__name__)
+            return
     log.error(
         "update.failed",
         exc_info=error is not None,

@@ -10,12 +10,11 @@ from __future__ import annotations
 from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 
 from bot.context import BotContext
-from bot.domain.cases import CaseAction, may_act
+from bot.domain.cases import Relay, may_act
 from bot.errors import StaleAction, UnknownChoice
-from handlers import notify
 from handlers.citizen.messages import attachment_of
 from handlers.common import begin, esc, send
-from handlers.official.cases import ANSWER_HINT, CITIZEN_NEWS, on_official_input
+from handlers.official.cases import on_official_input
 
 
 async def on_teamchat(update: Update, context: BotContext) -> None:
@@ -105,28 +104,16 @@ async def on_team_message(update: Update, context: BotContext) -> None:
         return
     if not content and attachment is None:
         return
+    relay = Relay(message.chat_id, message.message_id, message.caption) if attachment is not None else None
     try:
-        petition = await deps.cases.record_team_message(
+        petition, lanes = await deps.cases.record_team_message(
             actor.ref,
             ticket,
             content or f"[{attachment.kind.value}]" if attachment else content,
             internal=False,
+            relay=relay,
         )
     except StaleAction:
         return
-    unit = await deps.cases.unit(assignee.unit) if assignee else None
-    citizen_ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
-    header = citizen_(CITIZEN_NEWS[CaseAction.REPLY]).format(
-        ticket=esc(ticket), unit=esc(unit.name if unit else "")
-    )
-    bot = update.get_bot()
-    if attachment is not None:
-        caption = header + ("\n" + esc(message.caption) if message.caption else "")
-        reached = await notify.copy_to(bot, notify.citizen_chat(petition), message, caption[:1024])
-    else:
-        body = f"{header}\n<blockquote>{esc(content)}</blockquote>\n{citizen_(ANSWER_HINT)}"
-        reached = await notify.tell_citizen(bot, petition, body) is not None
-    if not reached:
-        await send(
-            update, _("⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded.")
-        )
+    # Sent through the outbox, which tells this topic (the official) if the citizen cannot be reached.
+    await deps.outbox.flush(lanes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -9,8 +10,10 @@ from typing import Literal
 import redis.asyncio as aioredis
 from pydantic import Field
 
+from storage.connection import load_script
 from storage.keys import Keys
 from storage.models import Stored
+from storage.outbox import OutboxEntry, outbox_args
 
 COMPOSE_TTL = timedelta(hours=2)
 DELIVERED_TTL = timedelta(days=30)
@@ -29,8 +32,12 @@ if not raw then return -1 end
 if tostring(cjson.decode(raw)['version']) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-for i = 5, #ARGV, 2 do
+local timers_end = 6 + 2 * tonumber(ARGV[6])
+for i = 7, timers_end, 2 do
   redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 1])
+end
+for i = timers_end + 1, #ARGV, 2 do
+  outbox_push(ARGV[5], ARGV[i], ARGV[i + 1])
 end
 return 1
 """
@@ -102,7 +109,7 @@ class DialogueRepository:
         self._redis = redis
         self._keys = keys
         self._create = redis.register_script(_CREATE)
-        self._update = redis.register_script(_UPDATE)
+        self._update = redis.register_script(load_script("outbox_push.lua") + _UPDATE)
         self._attend = redis.register_script(_ATTEND)
 
     async def create(self, dialogue: Dialogue) -> str:
@@ -122,9 +129,14 @@ class DialogueRepository:
         return Dialogue.model_validate_json(raw) if raw else None
 
     async def update(
-        self, before: Dialogue, after: Dialogue, timers: list[tuple[str, float]] | None = None
+        self,
+        before: Dialogue,
+        after: Dialogue,
+        timers: list[tuple[str, float]] | None = None,
+        outbox: Sequence[OutboxEntry] = (),
     ) -> bool:
-        """Store ``after`` if the dialogue is still at ``before.version``, with its timers, atomically."""
+        """Store ``after`` if the dialogue is still at ``before.version``, with its timers and the
+        notices the change owes (``outbox``), atomically."""
         if after.version != before.version + 1:
             raise ValueError("after.version must be before.version + 1")
         args: list[str | float] = [
@@ -132,9 +144,12 @@ class DialogueRepository:
             after.model_dump_json(),
             after.starts_at.timestamp(),
             after.id,
+            self._keys.outbox_base(),
+            len(timers or []),
         ]
         for member, due in timers or []:
             args += [due, member]
+        args += outbox_args(outbox)
         result = await self._update(
             keys=[self._keys.dialogue(after.id), self._keys.dialogues_by_time(), self._keys.timers_due()],
             args=args,
@@ -177,6 +192,24 @@ class DialogueRepository:
     async def question_tickets(self, dialogue_id: str) -> list[str]:
         """Tickets linked to the dialogue, oldest first."""
         return [str(t) for t in await self._redis.zrange(self._keys.dialogue_questions(dialogue_id), 0, -1)]
+
+    async def was_delivered(self, dialogue_id: str, tag: str, telegram_id: int) -> bool:
+        """Whether this recipient already got notice ``tag`` (the outbox sends, then marks)."""
+        return bool(
+            await self._redis.sismember(self._keys.dialogue_delivered(dialogue_id, tag), str(telegram_id))
+        )
+
+    async def mark_delivered(self, dialogue_id: str, tag: str, telegram_id: int) -> None:
+        """Record that this recipient got notice ``tag``."""
+        key = self._keys.dialogue_delivered(dialogue_id, tag)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, str(telegram_id))
+            pipe.expire(key, int(DELIVERED_TTL.total_seconds()))
+            await pipe.execute()
+
+    async def delivered_count(self, dialogue_id: str, tag: str) -> int:
+        """How many recipients got notice ``tag``."""
+        return int(await self._redis.scard(self._keys.dialogue_delivered(dialogue_id, tag)))
 
     async def claim_delivery(self, dialogue_id: str, tag: str, telegram_id: int) -> bool:
         """True the first time only: this recipient gets notice ``tag`` once, whatever happens."""

@@ -52,6 +52,9 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``broadcasts:pacer`` | string (float) | 1 minute | the next send slot shared by every process (rate limit) |
 | ``broadcast:draft:<tg id>`` | string (JSON) | 2 hours | an admin's /broadcast in progress |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
+| ``updates:pending`` | hash | none | update_id → raw update JSON: fetched, not yet handled (replayed at start) |
+| ``poller:lease`` | string (token) | 30 s, renewed | held by the one process that polls Telegram |
+| ``outbox:*`` | see ``storage/outbox.py`` | none | messages owed to people, per recipient lane, until delivered |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
 
@@ -92,6 +95,7 @@ PERSONAL_DATA_KEYS: dict[str, str] = {
     "citizen_subscriptions": "citizen_id",
     "subscription_offer": "citizen_id",
     "awaiting": "telegram_id",
+    "outbox_citizen_lane": "citizen_id",
 }
 # Shared sets, sorted sets, hashes or lists in which a citizen appears as a member (or hash field),
 # written as their citizen id or their bare Telegram id: ``Keys`` method names; a method with
@@ -103,6 +107,8 @@ PERSONAL_DATA_MEMBERS: list[str] = [
     "dialogue_attendees",
     "dialogue_reminded",
     "dialogue_delivered",
+    "outbox_lanes",
+    "outbox_inflight",
 ]
 
 
@@ -172,6 +178,42 @@ class Keys:
     def update_offset(self) -> str:
         """The getUpdates offset to send next (everything below it is handled)."""
         return f"{self._p}:updates:offset"
+
+    def pending_updates(self) -> str:
+        """Updates fetched from Telegram and not yet handled (update_id → raw JSON)."""
+        return f"{self._p}:updates:pending"
+
+    def poller_lease(self) -> str:
+        """Held by the one process that polls Telegram (a token with a TTL, renewed)."""
+        return f"{self._p}:poller:lease"
+
+    def outbox_base(self) -> str:
+        """What every outbox key starts with (the scripts append ``seq``, ``lane:<lane>``...)."""
+        return f"{self._p}:outbox:"
+
+    def outbox_lane(self, lane: str) -> str:
+        """The entry ids of one recipient, in order."""
+        return f"{self._p}:outbox:lane:{lane}"
+
+    def outbox_citizen_lane(self, citizen_id: str) -> str:
+        """A citizen's outbox lane (its name is their citizen id)."""
+        return self.outbox_lane(citizen_id)
+
+    def outbox_lanes(self) -> str:
+        """Lanes with something to send, by when."""
+        return f"{self._p}:outbox:lanes"
+
+    def outbox_inflight(self) -> str:
+        """Lanes held by a sender, by lease expiry."""
+        return f"{self._p}:outbox:inflight"
+
+    def outbox_hold(self) -> str:
+        """Until when every sender waits (a flood wait on the whole bot)."""
+        return f"{self._p}:outbox:hold"
+
+    def outbox_delivered(self) -> str:
+        """The capped log of finished entries."""
+        return f"{self._p}:outbox:delivered"
 
     def poller_heartbeat(self) -> str:
         """Refreshed by the polling loop; its absence means the bot is not polling."""

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from storage.connection import load_script
 from storage.keys import DRAFT_RECEIPT_TTL, SESSION_TTL, Keys
 from storage.models import Petition, Session
+from storage.outbox import OutboxEntry, outbox_args, with_outbox
 
 
 class PetitionRepository:
@@ -18,8 +18,8 @@ class PetitionRepository:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._create = redis.register_script(load_script("create_petition.lua"))
-        self._update = redis.register_script(load_script("update_petition.lua"))
+        self._create = redis.register_script(with_outbox("create_petition.lua"))
+        self._update = redis.register_script(with_outbox("update_petition.lua"))
 
     async def create(
         self,
@@ -29,10 +29,12 @@ class PetitionRepository:
         year: int,
         session: Session,
         timers: Sequence[tuple[str, float]] = (),
+        outbox: Sequence[OutboxEntry] = (),
     ) -> tuple[str, bool]:
         """Store ``petition`` under a new ticket ``<prefix>-<year>-NNNNNN`` (its ``id`` is ignored)
-        with every index entry, and ``session`` as the citizen's new session, atomically. A draft
-        already submitted returns its ticket and False instead of creating a second petition."""
+        with every index entry, ``session`` as the citizen's new session and the messages the creation
+        owes (``outbox``, "{ticket}" standing for the new ticket), atomically. A draft already
+        submitted returns its ticket and False instead of creating a second petition."""
         index_keys = [
             self._keys.petitions_by_citizen(petition.citizen_id),
             self._keys.petitions_by_locality(petition.locality_code),
@@ -60,17 +62,25 @@ class PetitionRepository:
             int(DRAFT_RECEIPT_TTL.total_seconds()),
             session.model_dump_json(),
             int(SESSION_TTL.total_seconds()),
+            self._keys.outbox_base(),
+            len(timers),
         ]
         for member_template, due in timers:
             args += [due, member_template]
+        args += outbox_args(outbox)
         ticket, created = await self._create(keys=keys, args=args)
         return str(ticket), bool(int(created))
 
     async def update(
-        self, before: Petition, after: Petition, timers: Sequence[tuple[str, float]] = ()
+        self,
+        before: Petition,
+        after: Petition,
+        timers: Sequence[tuple[str, float]] = (),
+        outbox: Sequence[OutboxEntry] = (),
     ) -> bool:
         """Store ``after`` if the petition is still at ``before.version`` (``after.version`` must be
-        the next one); move its index entries. False when someone changed it first."""
+        the next one); move its index entries; schedule ``timers`` and record the messages the change
+        owes (``outbox``) in the same step. False when someone changed it first."""
         if after.version != before.version + 1:
             raise ValueError("after.version must be before.version + 1")
         placeholder = self._keys.open_petitions_by_assignee("-")
@@ -95,7 +105,10 @@ class PetitionRepository:
                 before.id,
                 after.created_at.timestamp(),
                 "1" if after.is_open and after.assignee_id else "0",
+                self._keys.outbox_base(),
+                len(timers),
                 *[part for member, due in timers for part in (due, member)],
+                *outbox_args(outbox),
             ],
         )
         if int(result) == -1:

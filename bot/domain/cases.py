@@ -15,12 +15,13 @@ from enum import StrEnum
 
 from bot.domain.clock import Clock
 from bot.domain.deadlines import DeadlineKind
-from bot.domain.escalation import DeadlineTracker, Notice, next_up
+from bot.domain.escalation import DeadlineTracker, Notice, lanes_of, next_up, owed
 from bot.domain.routing import RouteDecision, route
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from storage.audit import AuditLog
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
 from storage.officials import DirectorySettings, OfficialRepository
+from storage.outbox import OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.timers import Timer, TimerRepository
 
@@ -103,6 +104,47 @@ class CaseChange:
     after: Petition
     note: str | None
     notices: tuple[Notice, ...] = ()
+    lanes: tuple[str, ...] = ()  # outbox lanes holding what the change owes (news, cards)
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A message to copy to the other side (a photo or file an official or citizen sent): where it is."""
+
+    from_chat: int
+    message_id: int
+    caption: str | None = None
+
+
+def action_owes(
+    action: CaseAction, actor: Actor, before: Petition, after: Petition, note: str | None, relay: Relay | None
+) -> list[OutboxEntry]:
+    """What an official's action owes: the news to the citizen (with the official's words or file), the
+    verdict question after a resolution, the card to the official a case was transferred to."""
+    data = {
+        "action": action.value,
+        "assignee": after.assignee_id or "",
+        "actor": actor.official.id if actor.official else "",
+    }
+    data["actor_chat"] = str(actor.telegram_id)
+    if note:
+        data["note"] = note
+    if relay is not None and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
+        data |= {"from_chat": str(relay.from_chat), "message_id": str(relay.message_id)}
+    entries = [OutboxEntry(kind="news", lane=after.citizen_id, ticket=after.id, data=data)]
+    if action == CaseAction.RESOLVE:
+        entries.append(OutboxEntry(kind="verdict", lane=after.citizen_id, ticket=after.id))
+    if action == CaseAction.TRANSFER and after.assignee_id:
+        entries.append(
+            OutboxEntry(
+                kind="case",
+                lane=official_lane(after.assignee_id),
+                ticket=after.id,
+                official_id=after.assignee_id,
+                data={"header": "transferred", "from": actor.ref, "reason": note or ""},
+            )
+        )
+    return entries
 
 
 def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
@@ -173,7 +215,7 @@ class CaseService:
         self._timers = timers
         self.audit = audit
         # Other timer kinds (dialogue reminders...) registered by the composition root.
-        self.timer_kinds: dict[str, Callable[[Timer], Awaitable[list[Notice]]]] = {}
+        self.timer_kinds: dict[str, Callable[[Timer], Awaitable[tuple[str, ...]]]] = {}
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this Telegram user is to the case workflow."""
@@ -203,6 +245,10 @@ class CaseService:
         if petition is None:
             raise StaleAction("no such petition")
         return petition
+
+    async def find(self, ticket: str) -> Petition | None:
+        """The petition, or None (erased, or never existed)."""
+        return await self._petitions.get(ticket)
 
     async def unit(self, key: str) -> Unit | None:
         """One unit of the directory."""
@@ -253,11 +299,13 @@ class CaseService:
         target_official_id: str | None = None,
         attachments: Sequence[Attachment] = (),
         deadline_kind: str | None = None,
+        relay: Relay | None = None,
     ) -> CaseChange:
-        """Check and perform one action atomically (retrying when only a citizen's note raced it)."""
+        """Check and perform one action atomically (retrying when only a citizen's note raced it), with
+        the messages it owes recorded in the same write."""
         for _attempt in range(3):
             change = await self._apply_once(
-                actor, ticket, stage, action, note, target_official_id, attachments, deadline_kind
+                actor, ticket, stage, action, note, target_official_id, attachments, deadline_kind, relay
             )
             if change is not None:
                 return change
@@ -273,6 +321,7 @@ class CaseService:
         target_official_id: str | None,
         attachments: Sequence[Attachment],
         deadline_kind: str | None = None,
+        relay: Relay | None = None,
     ) -> CaseChange | None:
         before = await self.check(actor, ticket, stage, action)
         note = (note or "").strip() or None
@@ -329,39 +378,44 @@ class CaseService:
         after.updated_at = now
         after.version = before.version + 1
         after.stage = before.stage + 1
-        if not await self._petitions.update(before, after, timers):
+        entries = action_owes(action, actor, before, after, note, relay)
+        if not await self._petitions.update(before, after, timers, entries):
             return None  # written meanwhile: check again
         if self.audit is not None:
             details = {"to": after.assignee_id or ""} if action == CaseAction.TRANSFER else {}
             await self.audit.append(actor.ref, HISTORY_ACTION[action], now, ticket, **details)
-        return CaseChange(action, before, after, note)
+        return CaseChange(action, before, after, note, lanes=lanes_of(entries))
 
-    async def fire_timer(self, timer: Timer) -> list[Notice]:
-        """Apply a due timer to its petition (once: a repeated firing finds nothing to do)."""
+    async def fire_timer(self, timer: Timer) -> tuple[str, ...]:
+        """Apply a due timer to its petition (once: a repeated firing finds nothing to do), recording the
+        notices it owes in the same write; returns their outbox lanes. Other timer kinds (dialogue
+        reminders) record their notices themselves."""
         if timer.kind in self.timer_kinds:
             return await self.timer_kinds[timer.kind](timer)
         if self.tracker is None:
-            return []
+            return ()
         for _attempt in range(5):
             before = await self._petitions.get(timer.ticket)
             if before is None:
-                return []
+                return ()
             after = before.model_copy(deep=True)
             now = self._clock.now()
             outcome = self.tracker.fire(after, timer, now, await self.officials_by_id())
             if outcome is None:
-                return []
+                return ()
             notices, timers = outcome
             after.updated_at = now
             after.version = before.version + 1
-            if await self._petitions.update(before, after, timers):
-                return notices
-        return []
+            entries = owed(notices, after.citizen_id)
+            if await self._petitions.update(before, after, timers, entries):
+                return lanes_of(entries)
+        return ()
 
     async def _citizen_change(
         self, citizen_id: str, ticket: str, change: Callable[[Petition, datetime], list[Notice] | None]
-    ) -> tuple[Petition, list[Notice]]:
-        """Apply a citizen's change to their own petition with the usual versioned write."""
+    ) -> tuple[Petition, tuple[str, ...]]:
+        """Apply a citizen's change to their own petition with the usual versioned write, recording the
+        notices it owes; returns the petition and their outbox lanes."""
         for _attempt in range(5):
             before = await self._petitions.get(ticket)
             if before is None or before.citizen_id != citizen_id:
@@ -374,11 +428,12 @@ class CaseService:
             after.updated_at = now
             after.version = before.version + 1
             timers = self.tracker.timers(after, now) if self.tracker else []
-            if await self._petitions.update(before, after, timers):
-                return after, notices
+            entries = owed(notices, after.citizen_id)
+            if await self._petitions.update(before, after, timers, entries):
+                return after, lanes_of(entries)
         raise StaleAction(ticket)
 
-    async def verdict(self, citizen_id: str, ticket: str, resolved: bool) -> tuple[Petition, list[Notice]]:
+    async def verdict(self, citizen_id: str, ticket: str, resolved: bool) -> tuple[Petition, tuple[str, ...]]:
         """The citizen says whether the concern is resolved. "Yes" closes the case."""
 
         def answer(petition: Petition, now: datetime) -> list[Notice] | None:
@@ -427,7 +482,7 @@ class CaseService:
         petition, _notices = await self._citizen_change(citizen_id, ticket, store)
         return petition
 
-    async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, list[Notice]]:
+    async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, tuple[str, ...]]:
         """ "Not yet": back to the same official with the citizen's reason; the second time, one level up."""
         officials = await self.officials_by_id()
         tracker = self.tracker
@@ -482,9 +537,10 @@ class CaseService:
         return updated
 
     async def record_team_message(
-        self, actor_ref: str, ticket: str, note: str, *, internal: bool
-    ) -> Petition:
-        """A message written in a case's topic: relayed to the citizen, or an internal note."""
+        self, actor_ref: str, ticket: str, note: str, *, internal: bool, relay: Relay | None = None
+    ) -> tuple[Petition, tuple[str, ...]]:
+        """A message written in a case's topic: an internal note, or relayed to the citizen (``relay``:
+        copied, else the note as text) by the outbox; returns the petition and the outbox lanes."""
         for _attempt in range(3):
             before = await self.get(ticket)
             after = before.model_copy(deep=True)
@@ -502,8 +558,11 @@ class CaseService:
                 after.status = PetitionStatus.IN_PROGRESS
             after.updated_at = now
             after.version = before.version + 1
-            if await self._petitions.update(before, after):
-                return after
+            entries = (
+                [] if internal else [relay_entry("relay_to_citizen", after.citizen_id, after, relay, note)]
+            )
+            if await self._petitions.update(before, after, outbox=entries):
+                return after, lanes_of(entries)
         raise StaleAction(ticket)
 
     async def inbox(self, actor: Actor) -> list[Petition]:
@@ -522,8 +581,12 @@ class CaseService:
             tickets = await self._petitions.open_tickets_of(ids)
         return await self._petitions.get_many(tickets)
 
-    async def add_citizen_info(self, citizen_id: str, ticket: str, note: str) -> Petition:
-        """Record information the citizen added to their open petition."""
+    async def add_citizen_info(
+        self, citizen_id: str, ticket: str, note: str, relay: Relay | None = None
+    ) -> tuple[Petition, tuple[str, ...]]:
+        """Record information the citizen added to their open petition, and relay it to the official
+        handling it (``relay``: their message, copied; else the note as text); returns the petition and
+        the outbox lanes."""
         for _attempt in range(3):
             before = await self._petitions.get(ticket)
             if before is None or before.citizen_id != citizen_id:
@@ -537,6 +600,21 @@ class CaseService:
             )
             after.updated_at = now
             after.version = before.version + 1
-            if await self._petitions.update(before, after):
-                return after
+            entries = []
+            if after.assignee_id:
+                entry = relay_entry("relay_to_official", official_lane(after.assignee_id), after, relay, note)
+                entry.official_id = after.assignee_id
+                entries.append(entry)
+            if await self._petitions.update(before, after, outbox=entries):
+                return after, lanes_of(entries)
         raise StaleAction(ticket)
+
+
+def relay_entry(kind: str, lane: str, petition: Petition, relay: Relay | None, note: str) -> OutboxEntry:
+    """An entry that copies a message to the other side (or, without one, sends the note as text)."""
+    if relay is None:
+        return OutboxEntry(kind=kind, lane=lane, ticket=petition.id, data={"note": note})
+    data = {"from_chat": str(relay.from_chat), "message_id": str(relay.message_id)}
+    if relay.caption is not None:
+        data["caption"] = relay.caption
+    return OutboxEntry(kind=kind, lane=lane, ticket=petition.id, data=data)

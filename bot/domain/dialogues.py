@@ -19,11 +19,13 @@ from bot.domain.cases import OPEN, Actor, CaseService
 from bot.domain.clock import Clock
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.directory import Directory, PetitionType
-from bot.domain.escalation import DeadlineTracker, Notice, epoch
+from bot.domain.escalation import DeadlineTracker, epoch
 from bot.errors import DomainError, NotAllowed, StaleAction, UnknownChoice
+from bot.outbox import Outbox
 from storage.audit import AuditLog
 from storage.dialogues import Dialogue, DialogueKind, DialogueRepository, DialogueStatus, Outcome
 from storage.models import Deadline, HistoryEntry, Petition, PetitionStatus, Role, Session
+from storage.outbox import OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.timers import Timer
 
@@ -99,8 +101,10 @@ class DialogueService:
         directory: Directory,
         clock: Clock,
         audit: AuditLog,
+        outbox: Outbox | None = None,
     ) -> None:
         self.repo = repo
+        self.outbox = outbox
         self._petitions = petitions
         self._cases = cases
         self._tracker = tracker
@@ -195,8 +199,15 @@ class DialogueService:
         return result
 
     async def _change(
-        self, actor: Actor, dialogue_id: str, allowed: set[DialogueStatus], change: dict[str, object]
+        self,
+        actor: Actor,
+        dialogue_id: str,
+        allowed: set[DialogueStatus],
+        change: dict[str, object],
+        notice: tuple[str, str] | None = None,
     ) -> tuple[Dialogue, Dialogue]:
+        """A versioned change; ``notice`` (kind, tag prefix) is recorded for everyone concerned in the
+        same write (``tag prefix`` + the new version: each person is told once)."""
         for _attempt in range(5):
             before = await self.for_runner(actor, dialogue_id)
             if before.status not in allowed:
@@ -205,7 +216,16 @@ class DialogueService:
                 update={**change, "version": before.version + 1, "updated_at": self._clock.now()}
             )
             timers = self.reminder_timers(after) if after.status == DialogueStatus.PUBLISHED else []
-            if await self.repo.update(before, after, timers):
+            entries = []
+            if notice is not None:
+                kind, prefix = notice
+                tag = f"{prefix}-{after.version}"
+                entries.append(
+                    OutboxEntry(
+                        kind=kind, lane=f"dialogue:{dialogue_id}", ticket=dialogue_id, data={"tag": tag}
+                    )
+                )
+            if await self.repo.update(before, after, timers, entries):
                 return before, after
         raise StaleAction(dialogue_id)
 
@@ -235,6 +255,7 @@ class DialogueService:
             dialogue_id,
             {DialogueStatus.DRAFT, DialogueStatus.PUBLISHED},
             {"status": DialogueStatus.CANCELLED},
+            ("dialogue_cancelled", "cx"),
         )
         await self._audit.append(actor.ref, "dialogue_cancelled", self._clock.now(), dialogue=dialogue_id)
         return after
@@ -248,6 +269,7 @@ class DialogueService:
             dialogue_id,
             {DialogueStatus.DRAFT, DialogueStatus.PUBLISHED},
             {"starts_at": starts_at},
+            ("dialogue_moved", "rs"),
         )
         await self._audit.append(
             actor.ref,
@@ -315,17 +337,28 @@ class DialogueService:
 
     # ------------------------------------------------------------------ timers
 
-    async def fire_timer(self, timer: Timer) -> list[Notice]:
-        """A reminder is due: a notice for the worker to deliver, unless the dialogue moved or ended."""
+    async def fire_timer(self, timer: Timer) -> tuple[str, ...]:
+        """A reminder is due: recorded in the outbox (one entry for everyone concerned, each told once),
+        unless the dialogue moved or ended; returns the outbox lanes."""
         dialogue = await self.repo.get(timer.ticket)
         if (
             dialogue is None
             or dialogue.status != DialogueStatus.PUBLISHED
             or epoch(dialogue.starts_at) != timer.n
             or timer.arg not in REMINDERS
+            or self.outbox is None
         ):
-            return []
-        return [Notice("dialogue_reminder", dialogue.id, None, {"which": timer.arg, "n": str(timer.n)})]
+            return ()
+        return await self.notify(dialogue.id, "dialogue_reminder", f"{timer.arg}-{timer.n}", which=timer.arg)
+
+    async def notify(self, dialogue_id: str, kind: str, tag: str, **data: str) -> tuple[str, ...]:
+        """Record a notice to everyone concerned by a dialogue (``tag``: each person gets it once)."""
+        if self.outbox is None:
+            return ()
+        entry = OutboxEntry(
+            kind=kind, lane=f"dialogue:{dialogue_id}", ticket=dialogue_id, data={"tag": tag, **data}
+        )
+        return await self.outbox.enqueue([entry])
 
     # ------------------------------------------------------------------ after the dialogue
 
@@ -419,9 +452,33 @@ class DialogueService:
             after.updated_at = now
             after.version = before.version + 1
             after.stage = before.stage + 1
-            if await self._petitions.update(before, after, timers):
+            entries = self._outcome_owes(dialogue_id, after, outcome)
+            if await self._petitions.update(before, after, timers, entries):
                 return after
         raise StaleAction(ticket)
+
+    def _outcome_owes(self, dialogue_id: str, petition: Petition, outcome: Outcome) -> list[OutboxEntry]:
+        """The citizen hears what was answered or committed (and is asked for a verdict after an
+        answer); the official who committed gets the case card."""
+        data = {"dialogue": dialogue_id, "outcome": outcome.kind, "text": outcome.text}
+        if outcome.official_id:
+            data["official"] = outcome.official_id
+        if outcome.due_at is not None:
+            data["due"] = outcome.due_at.isoformat()
+        entries = [OutboxEntry(kind="outcome_news", lane=petition.citizen_id, ticket=petition.id, data=data)]
+        if outcome.kind == "answer":
+            entries.append(OutboxEntry(kind="verdict", lane=petition.citizen_id, ticket=petition.id))
+        elif petition.assignee_id:
+            entries.append(
+                OutboxEntry(
+                    kind="case",
+                    lane=official_lane(petition.assignee_id),
+                    ticket=petition.id,
+                    official_id=petition.assignee_id,
+                    data={"header": "dialogue_commitment"},
+                )
+            )
+        return entries
 
     async def raise_proposal(
         self, actor: Actor, dialogue_id: str, *, text: str, locality_code: str, category: str, language: str
@@ -467,12 +524,24 @@ class DialogueService:
         )
         self._tracker.plan(petition, now)
         timers = self._tracker.timers(petition, now, ticket="{ticket}")
+        entries = []
+        if decision.official_id:
+            entries.append(
+                OutboxEntry(
+                    kind="case",
+                    lane=official_lane(decision.official_id),
+                    ticket="{ticket}",
+                    official_id=decision.official_id,
+                    data={"header": "dialogue_proposal"},
+                )
+            )
         ticket, _created = await self._petitions.create(
             petition,
             ticket_prefix=self.directory.ticket_prefix,
             year=now.astimezone(self.tz).year,
             session=Session(citizen_id=citizen_id, updated_at=now),
             timers=timers,
+            outbox=entries,
         )
         await self._audit.append(actor.ref, "dialogue_proposal", now, ticket, dialogue=dialogue_id)
         stored = await self._petitions.get(ticket)

@@ -22,6 +22,7 @@ from datetime import datetime
 from bot.domain.deadlines import DeadlineKind, DeadlinePolicy
 from bot.domain.directory import Directory
 from storage.models import Deadline, HistoryEntry, Official, Petition, PetitionStatus, Verdict
+from storage.outbox import OutboxEntry, official_lane
 from storage.timers import Timer
 
 REMIND = "remind"
@@ -38,6 +39,29 @@ class Notice:
     ticket: str
     official_id: str | None = None  # None: the petition's citizen
     data: dict[str, str] = field(default_factory=dict)
+
+
+def owed(notices: list[Notice] | tuple[Notice, ...], citizen_id: str) -> list[OutboxEntry]:
+    """The outbox entries that deliver ``notices`` (an official's go to their lane, the citizen's to
+    theirs), to be recorded in the same write as the change that produced them."""
+    entries = []
+    for notice in notices:
+        lane = official_lane(notice.official_id) if notice.official_id else citizen_id
+        entries.append(
+            OutboxEntry(
+                kind=notice.kind,
+                lane=lane,
+                ticket=notice.ticket,
+                official_id=notice.official_id,
+                data=dict(notice.data),
+            )
+        )
+    return entries
+
+
+def lanes_of(entries: list[OutboxEntry]) -> tuple[str, ...]:
+    """The distinct lanes of some entries, in order (what a handler flushes after the change)."""
+    return tuple(dict.fromkeys(entry.lane for entry in entries))
 
 
 def epoch(moment: datetime) -> int:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Directory, PetitionType
-from bot.domain.escalation import DeadlineTracker
+from bot.domain.escalation import DeadlineTracker, lanes_of
 from bot.domain.routing import RouteDecision
 from bot.errors import (
     DescriptionEmpty,
@@ -27,6 +27,7 @@ from bot.errors import (
     UnknownChoice,
 )
 from storage.models import Attachment, Draft, HistoryEntry, Petition, PetitionStatus, Session, Step
+from storage.outbox import ADMINS_LANE, OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.sessions import SessionRepository
 
@@ -47,6 +48,26 @@ class Submission:
     ticket: str
     created: bool
     route: RouteDecision | None = None
+    lanes: tuple[str, ...] = ()  # outbox lanes holding what the submission owes (receipt, case card)
+
+
+def submission_owes(petition: Petition) -> list[OutboxEntry]:
+    """What a new petition owes: the citizen's receipt, the case card to its official, and a word to
+    the admins when nobody covered it ("{ticket}" stands for the ticket the script assigns)."""
+    entries = [OutboxEntry(kind="receipt", lane=petition.citizen_id, ticket="{ticket}")]
+    if petition.assignee_id is not None:
+        entries.append(
+            OutboxEntry(
+                kind="case",
+                lane=official_lane(petition.assignee_id),
+                ticket="{ticket}",
+                official_id=petition.assignee_id,
+                data={"header": "new"},
+            )
+        )
+    if petition.assignee_id is None or petition.routed_by == "fallback":
+        entries.append(OutboxEntry(kind="routed_to_fallback", lane=ADMINS_LANE, ticket="{ticket}"))
+    return entries
 
 
 def draft_tag(draft: Draft) -> str:
@@ -297,15 +318,19 @@ class IntakeService:
         after = session.model_copy(deep=True)
         self.cancel(after)
         after.updated_at = now
+        owed = submission_owes(petition)
         ticket, created = await self._petitions.create(
             petition,
             ticket_prefix=self.directory.ticket_prefix,
             year=now.astimezone(self._tz).year,
             session=after,
             timers=timers,
+            outbox=owed,
         )
         self.cancel(session)
-        return Submission(ticket=ticket, created=created, route=decision if created else None)
+        return Submission(
+            ticket=ticket, created=created, route=decision if created else None, lanes=lanes_of(owed)
+        )
 
     async def ticket_for_draft(self, tag: str) -> str | None:
         """The ticket of an already submitted draft (Confirm pressed again, or a redelivered update)."""

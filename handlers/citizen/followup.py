@@ -7,8 +7,8 @@ import re
 
 from telegram import Message, Update
 
+from bot.domain.cases import Relay
 from bot.errors import NotAllowed, StaleAction
-from handlers import notify
 from handlers.citizen import views
 from handlers.common import Turn, esc, send
 from storage.models import Attachment, CaseInput, Petition
@@ -50,8 +50,10 @@ async def relay_info(
         or (message.caption if attachment else None)
         or (f"[{attachment.kind.value}]" if attachment else "")
     )
+    # A file is copied (never forwarded); a text goes quoted under a header.
+    relay = Relay(message.chat_id, message.message_id, message.caption) if attachment is not None else None
     try:
-        petition = await turn.deps.cases.add_citizen_info(turn.citizen.id, ticket, note)
+        petition, lanes = await turn.deps.cases.add_citizen_info(turn.citizen.id, ticket, note, relay)
     except NotAllowed:
         await turn.save()
         await send(update, _("This petition was not found."))
@@ -66,47 +68,17 @@ async def relay_info(
         )
         return
     await turn.save()
-    officials = await turn.deps.cases.officials_by_id()
-    assignee = officials.get(petition.assignee_id or "")
-    in_topic = (
-        assignee is not None
-        and petition.topic_chat_id is not None
-        and (assignee.team_chat_id == petition.topic_chat_id)
-    )
-    if in_topic:
-        assert petition.topic_chat_id is not None
-        official_ = turn.deps.translator(None)
-        header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
-        bot = update.get_bot()
-        if attachment is not None:
-            caption = header + ("\n" + esc(message.caption) if message.caption else "")
-            await bot.copy_message(
-                petition.topic_chat_id,
-                message.chat_id,
-                message.message_id,
-                caption=caption[:1024],
-                message_thread_id=petition.topic_thread_id,
-            )
-        else:
-            await bot.send_message(
-                petition.topic_chat_id,
-                f"{header}\n<blockquote>{esc(text or '')}</blockquote>",
-                message_thread_id=petition.topic_thread_id,
-            )
-    elif assignee is not None and assignee.telegram_id is not None:
-        official_ = await notify.language_of(turn.deps, assignee.telegram_id)
-        header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
-        bot = update.get_bot()
-        if attachment is not None:
-            caption = header + ("\n" + esc(message.caption) if message.caption else "")
-            await notify.copy_to(bot, assignee.telegram_id, message, caption[:1024])
-        else:
-            try:
-                await bot.send_message(
-                    assignee.telegram_id, f"{header}\n<blockquote>{esc(text or '')}</blockquote>"
-                )
-            except Exception:
-                notify.log.info("relay.failed", ticket=petition.id)
+    outcomes = await turn.deps.outbox.flush(lanes)
+    if outcomes.get("relay_to_official") != "delivered":
+        # Saved with the petition either way; only what really reached the official is called "sent".
+        await send(
+            update,
+            _("✅ Added to {ticket}. It will reach the official handling it as soon as possible.").format(
+                ticket=esc(petition.id)
+            ),
+            views.main_menu(_),
+        )
+        return
     await send(
         update,
         _("✅ Added to {ticket} and sent to the official handling it.").format(ticket=esc(petition.id)),

@@ -19,12 +19,12 @@ from bot.errors import (
     TooManyAttachments,
     UnknownChoice,
 )
-from bot.i18n import N_
 from bot.logs import get_logger
 from handlers.citizen import views
 from handlers.common import (
     CHANNEL,
     Turn,
+    answer_query,
     begin,
     close_keyboard,
     edit_or_send,
@@ -152,10 +152,10 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
     turn = await begin(update, context)
     _ = turn._
     if data is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await answer_query(update, _("This button is no longer valid."), alert=True)
         return
     if not has_petition_consent(turn.citizen):
-        await query.answer(_("Please answer the consent request first: send /start."), show_alert=True)
+        await answer_query(update, _("Please answer the consent request first: send /start."), alert=True)
         return
     action, tag, arg = data.action, data.arg(0), data.arg(1)
     intake = turn.deps.intake
@@ -170,13 +170,13 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         elif action == "rn":
             intake.start_draft(session)
         elif action == "cx":
-            await query.answer()
+            await answer_query(update)
             await close_keyboard(update)
             await cancel(update, turn)
             return
         elif action == "lp":
             intake.check_tag(session, tag, Step.LOCALITY)
-            await query.answer()
+            await answer_query(update)
             page = int(arg) if arg.isdigit() else 0
             await turn.save()
             await edit_or_send(update, *views.locality_page(_, draft, session, turn.deps.directory, page))
@@ -191,7 +191,7 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             intake.check_tag(session, tag, Step.TYPE)
             if intake.choose_type(session, arg):
                 await turn.save()
-                await query.answer()
+                await answer_query(update)
                 await edit_or_send(update, *views.formal_notice(_, draft, PetitionType(arg)))
                 return
         elif action == "tf":
@@ -201,7 +201,7 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             intake.check_tag(session, tag, Step.TYPE)
             session.pending_type = None
             await turn.save()
-            await query.answer()
+            await answer_query(update)
             await edit_or_send(update, *views.type_prompt(_, draft, session))
             return
         elif action == "ad":
@@ -211,12 +211,12 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             intake.check_tag(session, tag, Step.ATTACHMENTS)
             intake.clear_attachments(session)
             await turn.save()
-            await query.answer(_("All attachments removed."))
+            await answer_query(update, _("All attachments removed."))
             await edit_or_send(update, *views.attachments_prompt(_, draft, session))
             return
         elif action == "ed":
             intake.check_tag(session, tag, Step.CONFIRM)
-            await query.answer()
+            await answer_query(update)
             await turn.save()
             await edit_screen(update, views.edit_menu(_, draft, turn.deps.directory))
             return
@@ -233,19 +233,24 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         else:
             raise UnknownChoice(action)
     except StaleAction:
-        await query.answer(
-            _("This button belongs to an earlier step. Please use the latest message."), show_alert=True
+        # An older message's button, or this very press replayed after a crash: say so, and show the
+        # step the citizen is at now as a new message, so they always know what comes next.
+        await answer_query(
+            update, _("This button belongs to an earlier step. Please use the latest message."), alert=True
         )
         await close_keyboard(update)
+        await prompt_current_step(update, turn)
         return
     except UnknownChoice:
         log.warning("intake.unknown_choice", action=action, arg=arg)
-        await query.answer(
-            _("This choice is not available. Please use the buttons of the latest message."), show_alert=True
+        await answer_query(
+            update,
+            _("This choice is not available. Please use the buttons of the latest message."),
+            alert=True,
         )
         return
     await turn.save()
-    await query.answer()
+    await answer_query(update)
     await close_keyboard(update, _choice_echo(turn, action, arg))
     if action == "ct":
         category = turn.deps.directory.category(arg)
@@ -274,7 +279,9 @@ def _choice_echo(turn: Turn, action: str, arg: str) -> str | None:
 
 
 async def _submit(update: Update, turn: Turn, tag: str) -> None:
-    """Confirm: create the petition once, however often the button is pressed or the update redelivered."""
+    """Confirm: create the petition once, however often the button is pressed or the update redelivered.
+    The receipt, the case card and any admin notice are recorded with the petition (the outbox) and
+    sent from there, so a crash right after the creation still delivers them."""
     query = update.callback_query
     assert query is not None
     _ = turn._
@@ -286,12 +293,14 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         ticket = await intake.ticket_for_draft(tag)
         if ticket is None:
             raise
-        # The first press already closed the summary's buttons.
-        await query.answer(_("Already sent as {ticket}.").format(ticket=ticket), show_alert=True)
+        # Pressed again, or replayed after a crash: the petition exists; say so in the chat (the query
+        # may be too old to answer), and make sure what it owes leaves now.
+        await answer_query(update, _("Already sent as {ticket}.").format(ticket=ticket), alert=True)
+        await turn.deps.outbox.flush((turn.citizen.id,))
         return
     assert session.draft is not None
     if await _over_daily_limit(update, turn):
-        await query.answer()
+        await answer_query(update)
         return
     locality = turn.deps.directory.locality(session.draft.locality_code or "")
     try:
@@ -300,41 +309,17 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         )
     except DraftIncomplete:
         await turn.save()
-        await query.answer(_("Something is still missing."), show_alert=True)
+        await answer_query(update, _("Something is still missing."), alert=True)
         await prompt_current_step(update, turn)
         return
     log.info("petition.submitted", ticket=submission.ticket, created=submission.created)
-    await query.answer(_("Sent!"))
+    await answer_query(update, _("Sent!"))
     await close_keyboard(update)
-    await send(update, views.submitted_text(_, submission.ticket, locality), views.main_menu(_))
+    await turn.deps.outbox.flush(submission.lanes)  # the receipt, the case card, the admins' notice
     if submission.created:
-        await hand_over(update, turn, submission.ticket)
         from handlers.citizen.subscriptions import offer_after_petition
 
         await offer_after_petition(update, turn, turn.citizen, locality.code if locality else "")
-
-
-async def hand_over(update: Update, turn: Turn, ticket: str) -> None:
-    """Send the new case to its official; tell the admins when it went to the fallback desk."""
-    from handlers import notify
-
-    petition = await turn.deps.cases.get(ticket)
-    bot = update.get_bot()
-    await notify.deliver_case(bot, turn.deps, petition, header_text=N_("📥 A new petition for you."))
-    if petition.routed_by == "fallback":
-        locality = turn.deps.directory.locality(petition.locality_code)
-        category = turn.deps.directory.category(petition.category)
-        await notify.tell_admins(
-            bot,
-            turn.deps,
-            N_(
-                "ℹ️ No official covers {place} for {topic}: {ticket} went to the fallback desk. Consider adding "
-                "coverage to the directory."
-            ),
-            place=esc(locality.name if locality else petition.locality_code),
-            topic=esc(category.name_en if category else petition.category),
-            ticket=esc(petition.id),
-        )
 
 
 async def on_step_text(update: Update, turn: Turn, text: str) -> None:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import callbacks
-from bot.context import BotContext, Deps
+from bot.context import BotContext
 from bot.errors import NotAllowed, StaleAction, UnknownChoice
 from bot.i18n import Gettext
-from handlers import notify
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
 from storage.models import CaseInput, Petition
@@ -28,14 +27,12 @@ def verdict_keyboard(petition: Petition, gettext: Gettext) -> InlineKeyboardMark
     )
 
 
-async def ask_verdict(bot: Bot, deps: Deps, petition: Petition) -> None:
-    """Ask the citizen whether the resolution really solved the problem."""
-    _ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
-    text = _(
+def verdict_question(_: Gettext, petition: Petition) -> str:
+    """Ask the citizen whether the resolution really solved the problem (sent by the outbox)."""
+    return _(
         "❓ Has your concern in {ticket} really been resolved? Your answer helps the province check the "
         "work of its officials."
     ).format(ticket=esc(petition.id))
-    await notify.tell_citizen(bot, petition, text, verdict_keyboard(petition, _))
 
 
 async def on_verdict_button(update: Update, context: BotContext) -> None:
@@ -125,7 +122,7 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
             await turn.save()
             await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
             return
-        petition, notices = await cases.reopen(turn.citizen.id, pending.ticket, text)
+        petition, lanes = await cases.reopen(turn.citizen.id, pending.ticket, text)
     except (StaleAction, NotAllowed):
         await turn.save()
         await send(
@@ -138,11 +135,10 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
         )
         return
     await turn.save()
-    await send(
-        update,
-        _("🔁 {ticket} is reopened. The official and their supervisor have been told.").format(
-            ticket=esc(petition.id)
-        ),
-        views.main_menu(_),
+    outcomes = await turn.deps.outbox.flush(lanes)
+    text = (
+        _("🔁 {ticket} is reopened. The official and their supervisor have been told.")
+        if outcomes.get("reopened") in ("delivered", "fallback")
+        else _("🔁 {ticket} is reopened. The official handling it will be told as soon as possible.")
     )
-    await notify.deliver_notices(update.get_bot(), turn.deps, notices)
+    await send(update, text.format(ticket=esc(petition.id)), views.main_menu(_))

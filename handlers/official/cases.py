@@ -10,7 +10,7 @@ from telegram import Message, Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.domain.cases import Actor, CaseAction, CaseChange
+from bot.domain.cases import Actor, CaseAction, CaseChange, Relay
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
@@ -196,6 +196,9 @@ async def complete(
             target_official_id=pending.target_official_id,
             attachments=attachments,
             deadline_kind=pending.deadline_kind,
+            relay=Relay(message.chat_id, message.message_id, message.caption)
+            if message is not None and attachments
+            else None,
         )
     except NoteRequired:
         await send(update, _("Please write a text: it is required for this action."))
@@ -227,45 +230,22 @@ async def complete(
 async def after_change(
     update: Update, turn: Turn, actor: Actor, change: CaseChange, media: Message | None
 ) -> None:
-    """Confirm to the official, tell the citizen in their language, hand a transfer to its new official."""
+    """Deliver what the change owes (recorded with it: the citizen's news, the new official's card), then
+    tell the official what happened — "the citizen has been told" only when they were."""
     _ = turn._
     deps = turn.deps
-    bot = update.get_bot()
     petition = change.after
+    outcomes = await deps.outbox.flush(change.lanes)
     officials = await deps.cases.officials_by_id()
     responsible = officials.get(petition.assignee_id or "")
-    unit = await deps.cases.unit(responsible.unit) if responsible else None
-    citizen_ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
-    unit_name = esc(unit.name if unit else "")
-    news = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
-    if change.note and change.action != CaseAction.ACCEPT:
-        news += "\n<blockquote>{}</blockquote>".format(esc(change.note))
-    if change.action in (CaseAction.REPLY, CaseAction.ASK_INFO):
-        news += "\n" + citizen_(ANSWER_HINT)
-    reached = True
-    if media is not None and change.action in (CaseAction.REPLY, CaseAction.ASK_INFO):
-        caption = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
-        if media.caption:
-            caption += "\n" + esc(media.caption)
-        reached = await notify.copy_to(bot, notify.citizen_chat(petition), media, caption[:1024])
+    news = outcomes.get("news")
+    if news == "delivered" or petition.channel != "tg" or change.action == CaseAction.TRANSFER:
+        done = _(views.DONE_LABELS[change.action])
     else:
-        reached = await notify.tell_citizen(bot, petition, news) is not None
-        if reached and change.action == CaseAction.RESOLVE and petition.resolution_attachments:
-            await notify.send_attachments(bot, notify.citizen_chat(petition), petition.resolution_attachments)
-        if reached and change.action == CaseAction.RESOLVE:
-            from handlers.citizen.verdict import ask_verdict
-
-            await ask_verdict(bot, deps, petition)
-    if change.action == CaseAction.TRANSFER:
-        await notify.deliver_case(bot, deps, petition, header_text=N_("↪️ A petition was transferred to you."))
-    done = _(views.DONE_LABELS[change.action]).format(
-        ticket=esc(petition.id), target=esc(notify.official_label(responsible))
-    )
-    if not reached:
-        done += "\n" + _(
-            "⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded."
-        )
-    await send(update, done)
+        done = _(views.SAVED_LABEL)
+        if news is None:  # not delivered yet (Telegram is slow or refusing): it will be
+            done += "\n" + _("The citizen will be told as soon as the message can be delivered.")
+    await send(update, done.format(ticket=esc(petition.id), target=esc(notify.official_label(responsible))))
     if petition.is_open and change.action != CaseAction.TRANSFER:
         await _send_card(update, turn, petition)
 

@@ -41,6 +41,7 @@ DONE_LABELS = {
     CaseAction.REJECT: N_("🚫 {ticket} was rejected. The citizen has been told why and where to go."),
     CaseAction.EXTEND: N_("⏳ The deadline of {ticket} was extended. The citizen has been told."),
 }
+SAVED_LABEL = N_("💾 {ticket}: your action is saved.")
 PROMPTS = {
     CaseAction.REPLY: N_(
         "💬 Write your reply to the citizen about {ticket}. You can also send a photo or document "

@@ -6,7 +6,8 @@
 -- KEYS[6] timers:due
 -- ARGV[1] expected version         ARGV[2] new petition JSON          ARGV[3] ticket
 -- ARGV[4] score (created time)     ARGV[5] "1" when the petition stays open, else "0"
--- ARGV[6..] pairs: timer due (epoch s), timer member
+-- ARGV[6] outbox key prefix  ARGV[7] number of timers t, then t pairs: timer due (epoch s), timer member
+-- then pairs: outbox lane, outbox entry JSON (the messages this change owes)
 -- Returns 1 on success, 0 when the petition changed since it was read, -1 when it does not exist.
 local raw = redis.call('GET', KEYS[1])
 if not raw then
@@ -25,7 +26,11 @@ redis.call('ZREM', KEYS[4], ARGV[3])
 if ARGV[5] == '1' then
   redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
 end
-for i = 6, #ARGV, 2 do
+local timers_end = 7 + 2 * tonumber(ARGV[7])
+for i = 8, timers_end, 2 do
   redis.call('ZADD', KEYS[6], ARGV[i], ARGV[i + 1])
+end
+for i = timers_end + 1, #ARGV, 2 do
+  outbox_push(ARGV[6], ARGV[i], ARGV[i + 1])
 end
 return 1

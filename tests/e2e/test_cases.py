@@ -8,6 +8,8 @@ import json
 import pytest
 
 from bot.domain.cases import CaseAction
+from handlers import notify
+from handlers.official.views import DONE_LABELS, SAVED_LABEL
 from storage.models import Petition, PetitionStatus
 from storage.officials import OfficialRepository
 from tests.e2e.conftest import Harness, Staff
@@ -212,8 +214,13 @@ async def test_a_citizen_who_blocked_the_bot_does_not_break_the_action(
     await officer.expect(ticket)
     h.emulator.block_bot(citizen.user.id)
     await officer.tap(_("✅ Accept"))
-    await officer.expect(
-        _("⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded.")
+    # Told what really happened: the action is saved, the citizen was not reached (never "told").
+    warning = await officer.expect(_(notify.CITIZEN_UNREACHABLE).format(ticket=ticket)[:40])
+    saved = await officer.expect(_(SAVED_LABEL).format(ticket=ticket))
+    assert warning.message_id < saved.message_id
+    assert not any(
+        _(DONE_LABELS[CaseAction.ACCEPT]).format(ticket=ticket) in (m.text or "")
+        for m in h.emulator.bot_messages(officer.chat_id)
     )
     assert (await stored_petition(h, ticket)).status == PetitionStatus.ACCEPTED
     assert all(r.error_code == 403 for r in h.emulator.rejections)

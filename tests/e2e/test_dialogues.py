@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from bot.context import DEPS_KEY, Deps
-from bot.domain.cases import Actor
+from bot.domain.cases import Actor, CaseAction
 from bot.domain.dialogues import follow_up
 from emulator import ScriptedUser
 from handlers.citizen.views import local_time
 from handlers.dialogues import REMINDER_TEXTS
+from handlers.official.views import DONE_LABELS
 from storage.dialogues import Dialogue, DialogueStatus
 from storage.models import PetitionStatus
 from tests.e2e.conftest import STAFF, Harness, Staff
@@ -339,7 +340,7 @@ async def test_questions_outcomes_and_follow_up(harness: Harness, staff: Staff) 
     await officer.tap(_("✅ Accept"))
     await officer.tap(_("✔️ Resolve"))
     await officer.send("Đã lắp 6 đèn chiếu sáng trên đường Hà Huy Tập.")
-    await officer.expect(proposal)
+    await officer.expect(_(DONE_LABELS[CaseAction.RESOLVE]).format(ticket=proposal))
     await tick(h, due + timedelta(minutes=1))
     assert (await stored_petition(h, q2)).overdue
     petitions = [await stored_petition(h, t) for t in (q1, q2, proposal)]

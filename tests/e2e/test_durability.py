@@ -103,6 +103,7 @@ async def test_redelivered_update_creates_no_second_petition(harness: Harness) -
     assert poller is not None and h.runtime.application is not None
     update = Update.de_json(confirm, h.runtime.application.bot)
     assert update is not None
+    await h.emulator.wait_for(lambda: update.update_id not in poller._in_flight)
     messages_before = len(h.emulator.bot_messages(citizen.chat_id))
     await poller.handle(update)  # same update_id again: skipped
     assert len(h.emulator.bot_messages(citizen.chat_id)) == messages_before

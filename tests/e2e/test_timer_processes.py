@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
 from storage.officials import OfficialRepository
+from storage.outbox import OutboxRepository
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_deadlines import MONDAY_9H, local
 from tests.e2e.test_durability import ROOT
@@ -102,7 +103,13 @@ async def test_timers_fire_once_across_processes_and_sigkill(
         await citizen.send("/my")
         await citizen.expect("HT-", timeout=30)  # the restarted bot is up
         await asyncio.sleep(2.5)  # both processes tick at least twice more
-        assert starting_with(emulator, OFFICER, "⏰") == 2  # the reminder and the overdue notice
+        # An outbox lane the killed process held (it died between a send and its record) waits for its
+        # lease: expire it now rather than waiting out the lease.
+        held = await redis.zrange(keys.outbox_inflight(), 0, -1)
+        if held:
+            await redis.zadd(keys.outbox_inflight(), dict.fromkeys(held, 0))
+        # The reminder and the overdue notice (at least once: the kill may repeat one, never lose one).
+        await emulator.wait_for(lambda: starting_with(emulator, OFFICER, "⏰") >= 2, timeout=10)
         assert starting_with(emulator, CHAIR, "⬆️") == 1
         assert starting_with(emulator, citizen.user.id, "⬆️") == 1
         # A timer the killed process had claimed is still leased to it: expire the lease (instead of
@@ -117,8 +124,9 @@ async def test_timers_fire_once_across_processes_and_sigkill(
 
         await asyncio.wait_for(inflight_drained(), 10)
         await asyncio.sleep(1.5)
-        assert starting_with(emulator, OFFICER, "⏰") == 2
+        assert starting_with(emulator, OFFICER, "⏰") in (2, 3)
         assert starting_with(emulator, CHAIR, "⬆️") == 1
+        assert not await OutboxRepository(redis, keys).pending()
     finally:
         for process in processes:
             if process.returncode is None:
