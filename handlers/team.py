@@ -33,8 +33,8 @@ async def on_teamchat(update: Update, context: BotContext) -> None:
     if turning_off:
         args = args[1:]
     if len(args) != 1:
-        # The usage names placeholders in angle brackets: escaped, it is text, not HTML.
-        await send(update, esc(_("Usage: /teamchat <official id>, or /teamchat off <official id>.")))
+        # The catalog writes the placeholders' angle brackets as &lt; &gt;: the text is HTML.
+        await send(update, _("Usage: /teamchat &lt;official id&gt;, or /teamchat off &lt;official id&gt;."))
         return
     if not turning_off:
         if not chat.is_forum:

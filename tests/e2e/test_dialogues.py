@@ -367,3 +367,23 @@ async def test_questions_outcomes_and_follow_up(harness: Harness, staff: Staff) 
         and "dialogue_proposal" in actions
         and "dialogue_held" in actions
     )
+
+
+async def test_the_usage_lines_reach_admins_and_citizens(harness: Harness, staff: Staff) -> None:
+    """/dialogues for an organiser and a bare /dialogue name the argument as «<number>», in the reader's
+    language (Telegram refuses a message with an unknown tag such as <number>)."""
+    h = harness
+    h.clock.set(NOW)
+    await published(h)
+    admin = staff["tcd-tb"]
+    await admin.send("/dialogues")
+    await admin.expect("/newdialogue")
+    manage = await admin.expect("/dialogue <số của buổi đối thoại>")
+    assert "<number>" not in (manage.text or "")
+    await admin.expect("🎙")  # and the dialogues themselves follow
+    await admin.send("/dialogue")
+    await admin.expect("Cách dùng: /dialogue <số của buổi đối thoại>, ví dụ /dialogue 1.")
+    citizen = h.citizen(language_code="en")
+    await citizen.send("/dialogue")
+    await citizen.expect("Usage: /dialogue <number>, for example /dialogue 1.")
+    assert not h.emulator.rejections
