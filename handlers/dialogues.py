@@ -22,6 +22,7 @@ from bot.domain.cases import Actor
 from bot.domain.citizens import has_petition_consent
 from bot.domain.dialogues import BadDate, DialogueFull, FollowUp, PastDate, follow_up
 from bot.domain.escalation import Notice
+from bot.domain.visible_text import is_visibly_empty, visible_length
 from bot.errors import NotAllowed, StaleAction, UnknownChoice
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
@@ -61,6 +62,7 @@ TEXT_STEPS = ("title", "host_name", "host_title", "when", "place", "capacity")
 FIELD_MAX = 200
 NOT_CURRENT = N_("This button is no longer valid.")
 NOT_ALLOWED = N_("Only administrators and the dialogue's organiser can do this.")
+NO_TEXT = N_("This message shows no text. Please type it again.")
 
 
 def _cb(action: str, *args: str | int) -> str:
@@ -443,7 +445,10 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
     text = text.strip()
     mode = state["mode"]
     if mode == "create" and step in TEXT_STEPS:
-        if not text or len(text) > FIELD_MAX:
+        if is_visibly_empty(text):
+            await send(update, _(NO_TEXT))
+            return True
+        if len(text) > FIELD_MAX:
             await send(update, _("Please type at most {max} characters.").format(max=FIELD_MAX))
             return True
         if step == "when":
@@ -482,7 +487,8 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         await _reschedule(update, turn, str(state["dialogue"]), when)
         return True
     elif mode == "outcome" and step == "text":
-        if not text:
+        if is_visibly_empty(text):
+            await send(update, _(NO_TEXT))
             return True
         state["text"] = text[:3500]
         state["step"] = "kind"
@@ -504,7 +510,7 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         await _record(update, turn, state, due)
         return True
     elif mode == "proposal" and step == "text":
-        if len(text) < 10:
+        if visible_length(text) < 10:
             await send(update, _("Please write at least 10 characters."))
             return True
         state["text"] = text[:3500]

@@ -11,6 +11,7 @@ from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 
 from bot.context import BotContext
 from bot.domain.cases import CaseAction, may_act
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import StaleAction, UnknownChoice
 from handlers import notify
 from handlers.citizen.messages import attachment_of
@@ -103,8 +104,12 @@ async def on_team_message(update: Update, context: BotContext) -> None:
             _("{ticket} is closed: this message was not sent to the citizen.").format(ticket=esc(ticket)),
         )
         return
-    if not content and attachment is None:
-        return
+    if is_visibly_empty(content):
+        if attachment is None:
+            if content:  # only invisible characters
+                await send(update, _("This message shows no text: it was not sent to the citizen."))
+            return
+        content = ""
     try:
         petition = await deps.cases.record_team_message(
             actor.ref,

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.escalation import DeadlineTracker, Notice, next_up
 from bot.domain.routing import RouteDecision, route
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from storage.audit import AuditLog
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
@@ -275,7 +276,7 @@ class CaseService:
         deadline_kind: str | None = None,
     ) -> CaseChange | None:
         before = await self.check(actor, ticket, stage, action)
-        note = (note or "").strip() or None
+        note = None if is_visibly_empty(note) else (note or "").strip()
         if action in NEEDS_NOTE and note is None:
             raise NoteRequired(action)
         if note is not None and len(note) > NOTE_MAX:
@@ -417,6 +418,8 @@ class CaseService:
 
     async def comment(self, citizen_id: str, ticket: str, comment: str) -> Petition:
         """Store the citizen's comment on how the case was handled."""
+        if is_visibly_empty(comment):
+            raise NoteRequired("comment")
 
         def store(petition: Petition, now: datetime) -> list[Notice] | None:
             if petition.verdict is None or petition.verdict.answered_at is None:
@@ -429,6 +432,8 @@ class CaseService:
 
     async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, list[Notice]]:
         """ "Not yet": back to the same official with the citizen's reason; the second time, one level up."""
+        if is_visibly_empty(reason):
+            raise NoteRequired("reopen")
         officials = await self.officials_by_id()
         tracker = self.tracker
         if tracker is None:
@@ -485,6 +490,8 @@ class CaseService:
         self, actor_ref: str, ticket: str, note: str, *, internal: bool
     ) -> Petition:
         """A message written in a case's topic: relayed to the citizen, or an internal note."""
+        if is_visibly_empty(note):
+            raise NoteRequired("team_message")
         for _attempt in range(3):
             before = await self.get(ticket)
             after = before.model_copy(deep=True)
@@ -524,6 +531,8 @@ class CaseService:
 
     async def add_citizen_info(self, citizen_id: str, ticket: str, note: str) -> Petition:
         """Record information the citizen added to their open petition."""
+        if is_visibly_empty(note):
+            raise NoteRequired("citizen_info")
         for _attempt in range(3):
             before = await self._petitions.get(ticket)
             if before is None or before.citizen_id != citizen_id:

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.domain.citizens import citizen_id
 from bot.domain.privacy import ERASED_PREFIX
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import StaleAction
 from handlers.common import CHANNEL, esc, send
 
@@ -46,7 +47,7 @@ async def _moderate(update: Update, context: BotContext, *, block: bool) -> None
         if block
         else _("Usage: /unblock &lt;ticket or Telegram id&gt; &lt;reason&gt;")
     )
-    if len(args) < 2:
+    if len(args) < 2 or is_visibly_empty(" ".join(args[1:])):
         await send(update, usage)
         return
     target, reason = args[0], " ".join(args[1:])[:REASON_MAX]

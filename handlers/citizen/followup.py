@@ -7,7 +7,8 @@ import re
 
 from telegram import Message, Update
 
-from bot.errors import NotAllowed, StaleAction
+from bot.domain.visible_text import is_visibly_empty
+from bot.errors import NotAllowed, NoteRequired, StaleAction
 from handlers import notify
 from handlers.citizen import views
 from handlers.common import Turn, esc, send
@@ -44,14 +45,24 @@ async def relay_info(
 ) -> None:
     """Record what the citizen added and pass it to the official handling the petition."""
     _ = turn._
-    turn.session.case_input = None
-    note = (
-        text
-        or (message.caption if attachment else None)
-        or (f"[{attachment.kind.value}]" if attachment else "")
-    )
+    pending, turn.session.case_input = turn.session.case_input, None
+    caption = message.caption if attachment else None
+    note = next((t for t in (text, caption) if t and not is_visibly_empty(t)), None)
+    if note is None:
+        note = f"[{attachment.kind.value}]" if attachment else (text or "")
     try:
         petition = await turn.deps.cases.add_citizen_info(turn.citizen.id, ticket, note)
+    except NoteRequired:
+        turn.session.case_input = pending  # still waiting for the information
+        await turn.save()
+        await send(
+            update,
+            _(
+                "This message shows no text. Please write the information, or send a photo, document, "
+                "voice message or location."
+            ),
+        )
+        return
     except NotAllowed:
         await turn.save()
         await send(update, _("This petition was not found."))

@@ -11,6 +11,7 @@ from telegram import Message, Update
 from bot import callbacks
 from bot.context import BotContext
 from bot.domain.cases import Actor, CaseAction, CaseChange
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
@@ -180,9 +181,11 @@ async def complete(
     assert pending is not None
     action = CaseAction(pending.action)
     cases = turn.deps.cases
+    if is_visibly_empty(note):
+        note = None  # only invisible characters: no text (the action then asks for one)
     if action == CaseAction.RESOLVE and pending.note and attachments and not note:
         note = pending.note  # the evidence after the note
-    if note is None and attachments and message is not None and message.caption:
+    if note is None and attachments and message is not None and not is_visibly_empty(message.caption):
         note = message.caption
     if note is None and attachments and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         note = f"[{attachments[0].kind.value}]"
