@@ -217,15 +217,22 @@ class CaseService:
         """Whether ``actor`` may act on (and so see) this case."""
         return may_act(actor, petition, officials)
 
+    async def visible_to(self, actor: Actor, ticket: str) -> Petition:
+        """The petition, if ``actor`` may act on (and so see) it; NotAllowed otherwise, also when there is
+        no such petition (a forged ticket learns nothing). Every button and command that reads or
+        changes a case goes through here first."""
+        petition = await self._petitions.get(ticket)
+        if petition is None or not may_act(actor, petition, await self.officials_by_id()):
+            raise NotAllowed(ticket)
+        return petition
+
     async def units(self) -> list[Unit]:
         """Every unit of the directory."""
         return await self._officials.units()
 
     async def check(self, actor: Actor, ticket: str, stage: int, action: CaseAction) -> Petition:
         """The petition, if ``actor`` may do ``action`` on it now; NotAllowed or StaleAction otherwise."""
-        petition = await self.get(ticket)
-        if not may_act(actor, petition, await self.officials_by_id()):
-            raise NotAllowed(ticket)
+        petition = await self.visible_to(actor, ticket)
         if petition.stage != stage or petition.status not in ALLOWED_FROM[action]:
             raise StaleAction(ticket)
         return petition
