@@ -6,7 +6,8 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.domain.citizens import has_petition_consent
+from bot.domain.citizens import decode_choices, has_petition_consent
+from bot.errors import NothingChosen
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, send
 from storage.models import ConsentPurpose, Step
@@ -71,13 +72,21 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
         await query.answer(_("This form was already answered. Send /start to see it again."), show_alert=True)
         await close_keyboard(update)
         return
+    # The ticks the pressed form showed travel with the button: they, not the session, are the choice.
+    shown = decode_choices(data.arg(1) if data.action == "t" else data.arg(0))
+    if data.action in ("t", "ok") and shown is None:  # a form of an older version of the bot
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await close_keyboard(update)
+        await ask_consent(update, turn, then=turn.session.after_consent)
+        return
     if data.action == "t":
+        assert shown is not None
         try:
             purpose = ConsentPurpose(data.arg(0))
         except ValueError:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
-        turn.deps.citizens.toggle_choice(turn.session, purpose)
+        turn.deps.citizens.toggle_choice(turn.session, purpose, shown)
         await turn.save()
         await query.answer()
         await edit_or_send(
@@ -89,9 +98,16 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     if data.action not in ("ok", "no"):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    record = await turn.deps.citizens.decide(
-        turn.citizen, turn.session, turn.lang, decline_all=data.action == "no"
-    )
+    try:
+        record = await turn.deps.citizens.decide(
+            turn.citizen, turn.session, turn.lang, shown if data.action == "ok" else None
+        )
+    except NothingChosen:
+        await query.answer(
+            _("Please tick what you agree to, then tap Continue. If you do not agree, tap «I do not agree»."),
+            show_alert=True,
+        )
+        return
     await turn.deps.subscriptions.after_consent(turn.citizen)  # no announcements consent: no subscriptions
     then = turn.session.after_consent
     turn.session.step = Step.IDLE
