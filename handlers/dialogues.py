@@ -626,8 +626,22 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
         from handlers.citizen.start import ask_consent
 
         await send(update, _("Before you send a petition, please read and answer the consent request."))
-        await ask_consent(update, turn, then="new")
+        await ask_consent(update, turn, then="new", dialogue_id=dialogue.id)  # the question follows
         return
+    await _start_question(update, turn, dialogue)
+
+
+async def ask_question(update: Update, turn: Turn, dialogue_id: str) -> None:
+    """After the consent form: the question for ``dialogue_id`` the citizen set out to ask."""
+    try:
+        dialogue = await turn.deps.dialogues.open_for_citizens(dialogue_id)
+    except StaleAction:
+        await send(update, turn._("This dialogue is no longer open."))
+        return
+    await _start_question(update, turn, dialogue)
+
+
+async def _start_question(update: Update, turn: Turn, dialogue: Dialogue) -> None:
     from handlers.citizen.intake import prompt_current_step
 
     draft = turn.deps.intake.start_draft(turn.session)
@@ -635,7 +649,7 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
     await turn.save()
     await send(
         update,
-        _(
+        turn._(
             "❓ Your question for «{title}» is a petition like any other: it goes to the officials responsible, who will prepare the answer."
         ).format(title=esc(dialogue.title)),
     )
