@@ -15,6 +15,7 @@ __all__ = [
     "NotAllowed",
     "NotYourContact",
     "NoteRequired",
+    "NothingChosen",
     "StaleAction",
     "StorageUnavailable",
     "TooManyAttachments",
@@ -28,6 +29,10 @@ class DomainError(Exception):
 
 class ConsentRequired(DomainError):
     """The citizen has not consented to petitions processing."""
+
+
+class NothingChosen(DomainError):
+    """Continue on the consent form with no purpose ticked: not a decision (refusing is its own button)."""
 
 
 class StaleAction(DomainError):

@@ -20,6 +20,7 @@ from bot.domain.broadcast import Audience
 from bot.domain.cases import Actor
 from bot.domain.citizens import has_petition_consent
 from bot.domain.dialogues import BadDate, DialogueFull, FollowUp, PastDate, follow_up
+from bot.domain.visible_text import is_visibly_empty, visible_length
 from bot.errors import NotAllowed, StaleAction, UnknownChoice
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
@@ -60,6 +61,7 @@ TEXT_STEPS = ("title", "host_name", "host_title", "when", "place", "capacity")
 FIELD_MAX = 200
 NOT_CURRENT = N_("This button is no longer valid.")
 NOT_ALLOWED = N_("Only administrators and the dialogue's organiser can do this.")
+NO_TEXT = N_("This message shows no text. Please type it again.")
 
 
 def _cb(action: str, *args: str | int) -> str:
@@ -184,7 +186,9 @@ async def on_dialogues(update: Update, context: BotContext) -> None:
     upcoming = await deps.dialogues.upcoming()
     actor = await _actor(update, deps)
     if deps.dialogues.may_manage(actor):
-        await send(update, _("To organise a dialogue: /newdialogue. To manage one: /dialogue <number>."))
+        await send(
+            update, _("To organise a dialogue: /newdialogue. To manage one: /dialogue &lt;number&gt;.")
+        )
     if not upcoming:
         await send(update, _("No dialogue is announced at the moment."), main_menu(_))
         return
@@ -205,7 +209,9 @@ async def on_dialogue(update: Update, context: BotContext) -> None:
     args = context.args or []
     dialogue = await turn.deps.dialogues.repo.get(args[0].lstrip("#")) if args else None
     if dialogue is None:
-        await send(update, _("Usage: /dialogue <number>, for example /dialogue 1. /dialogues lists them."))
+        await send(
+            update, _("Usage: /dialogue &lt;number&gt;, for example /dialogue 1. /dialogues lists them.")
+        )
         return
     await _show(update, turn, dialogue, edit=False)
 
@@ -438,7 +444,10 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
     text = text.strip()
     mode = state["mode"]
     if mode == "create" and step in TEXT_STEPS:
-        if not text or len(text) > FIELD_MAX:
+        if is_visibly_empty(text):
+            await send(update, _(NO_TEXT))
+            return True
+        if len(text) > FIELD_MAX:
             await send(update, _("Please type at most {max} characters.").format(max=FIELD_MAX))
             return True
         if step == "when":
@@ -477,7 +486,8 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         await _reschedule(update, turn, str(state["dialogue"]), when)
         return True
     elif mode == "outcome" and step == "text":
-        if not text:
+        if is_visibly_empty(text):
+            await send(update, _(NO_TEXT))
             return True
         state["text"] = text[:3500]
         state["step"] = "kind"
@@ -499,7 +509,7 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         await _record(update, turn, state, due)
         return True
     elif mode == "proposal" and step == "text":
-        if len(text) < 10:
+        if visible_length(text) < 10:
             await send(update, _("Please write at least 10 characters."))
             return True
         state["text"] = text[:3500]
@@ -615,8 +625,22 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
         from handlers.citizen.start import ask_consent
 
         await send(update, _("Before you send a petition, please read and answer the consent request."))
-        await ask_consent(update, turn, then="new")
+        await ask_consent(update, turn, then="new", dialogue_id=dialogue.id)  # the question follows
         return
+    await _start_question(update, turn, dialogue)
+
+
+async def ask_question(update: Update, turn: Turn, dialogue_id: str) -> None:
+    """After the consent form: the question for ``dialogue_id`` the citizen set out to ask."""
+    try:
+        dialogue = await turn.deps.dialogues.open_for_citizens(dialogue_id)
+    except StaleAction:
+        await send(update, turn._("This dialogue is no longer open."))
+        return
+    await _start_question(update, turn, dialogue)
+
+
+async def _start_question(update: Update, turn: Turn, dialogue: Dialogue) -> None:
     from handlers.citizen.intake import prompt_current_step
 
     draft = turn.deps.intake.start_draft(turn.session)
@@ -624,7 +648,7 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
     await turn.save()
     await send(
         update,
-        _(
+        turn._(
             "❓ Your question for «{title}» is a petition like any other: it goes to the officials responsible, who will prepare the answer."
         ).format(title=esc(dialogue.title)),
     )

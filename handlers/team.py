@@ -11,6 +11,7 @@ from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 
 from bot.context import BotContext
 from bot.domain.cases import Relay, may_act
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import StaleAction, UnknownChoice
 from handlers.citizen.messages import attachment_of
 from handlers.common import begin, esc, send
@@ -32,8 +33,8 @@ async def on_teamchat(update: Update, context: BotContext) -> None:
     if turning_off:
         args = args[1:]
     if len(args) != 1:
-        # The usage names placeholders in angle brackets: escaped, it is text, not HTML.
-        await send(update, esc(_("Usage: /teamchat <official id>, or /teamchat off <official id>.")))
+        # The catalog writes the placeholders' angle brackets as &lt; &gt;: the text is HTML.
+        await send(update, _("Usage: /teamchat &lt;official id&gt;, or /teamchat off &lt;official id&gt;."))
         return
     if not turning_off:
         if not chat.is_forum:
@@ -102,8 +103,12 @@ async def on_team_message(update: Update, context: BotContext) -> None:
             _("{ticket} is closed: this message was not sent to the citizen.").format(ticket=esc(ticket)),
         )
         return
-    if not content and attachment is None:
-        return
+    if is_visibly_empty(content):
+        if attachment is None:
+            if content:  # only invisible characters
+                await send(update, _("This message shows no text: it was not sent to the citizen."))
+            return
+        content = ""
     relay = Relay(message.chat_id, message.message_id, message.caption) if attachment is not None else None
     try:
         petition, lanes = await deps.cases.record_team_message(

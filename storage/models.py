@@ -145,6 +145,7 @@ class Session(Stored):
     editing: bool = False
     consent_choices: dict[ConsentPurpose, bool] = Field(default_factory=dict)
     after_consent: Literal["new", "menu"] = "menu"
+    after_consent_dialogue: str | None = None  # the new petition is a question for this dialogue
     pending_type: str | None = None
     case_input: CaseInput | None = None
     updated_at: datetime

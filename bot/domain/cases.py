@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.escalation import DeadlineTracker, Notice, lanes_of, next_up, owed
 from bot.domain.routing import RouteDecision, route
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from storage.audit import AuditLog
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
@@ -262,15 +263,22 @@ class CaseService:
         """Whether ``actor`` may act on (and so see) this case."""
         return may_act(actor, petition, officials)
 
+    async def visible_to(self, actor: Actor, ticket: str) -> Petition:
+        """The petition, if ``actor`` may act on (and so see) it; NotAllowed otherwise, also when there is
+        no such petition (a forged ticket learns nothing). Every button and command that reads or
+        changes a case goes through here first."""
+        petition = await self._petitions.get(ticket)
+        if petition is None or not may_act(actor, petition, await self.officials_by_id()):
+            raise NotAllowed(ticket)
+        return petition
+
     async def units(self) -> list[Unit]:
         """Every unit of the directory."""
         return await self._officials.units()
 
     async def check(self, actor: Actor, ticket: str, stage: int, action: CaseAction) -> Petition:
         """The petition, if ``actor`` may do ``action`` on it now; NotAllowed or StaleAction otherwise."""
-        petition = await self.get(ticket)
-        if not may_act(actor, petition, await self.officials_by_id()):
-            raise NotAllowed(ticket)
+        petition = await self.visible_to(actor, ticket)
         if petition.stage != stage or petition.status not in ALLOWED_FROM[action]:
             raise StaleAction(ticket)
         return petition
@@ -324,7 +332,7 @@ class CaseService:
         relay: Relay | None = None,
     ) -> CaseChange | None:
         before = await self.check(actor, ticket, stage, action)
-        note = (note or "").strip() or None
+        note = None if is_visibly_empty(note) else (note or "").strip()
         if action in NEEDS_NOTE and note is None:
             raise NoteRequired(action)
         if note is not None and len(note) > NOTE_MAX:
@@ -472,6 +480,8 @@ class CaseService:
 
     async def comment(self, citizen_id: str, ticket: str, comment: str) -> Petition:
         """Store the citizen's comment on how the case was handled."""
+        if is_visibly_empty(comment):
+            raise NoteRequired("comment")
 
         def store(petition: Petition, now: datetime) -> list[Notice] | None:
             if petition.verdict is None or petition.verdict.answered_at is None:
@@ -484,6 +494,8 @@ class CaseService:
 
     async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, tuple[str, ...]]:
         """ "Not yet": back to the same official with the citizen's reason; the second time, one level up."""
+        if is_visibly_empty(reason):
+            raise NoteRequired("reopen")
         officials = await self.officials_by_id()
         tracker = self.tracker
         if tracker is None:
@@ -541,6 +553,8 @@ class CaseService:
     ) -> tuple[Petition, tuple[str, ...]]:
         """A message written in a case's topic: an internal note, or relayed to the citizen (``relay``:
         copied, else the note as text) by the outbox; returns the petition and the outbox lanes."""
+        if is_visibly_empty(note):
+            raise NoteRequired("team_message")
         for _attempt in range(3):
             before = await self.get(ticket)
             after = before.model_copy(deep=True)
@@ -587,6 +601,8 @@ class CaseService:
         """Record information the citizen added to their open petition, and relay it to the official
         handling it (``relay``: their message, copied; else the note as text); returns the petition and
         the outbox lanes."""
+        if is_visibly_empty(note):
+            raise NoteRequired("citizen_info")
         for _attempt in range(3):
             before = await self._petitions.get(ticket)
             if before is None or before.citizen_id != citizen_id:

@@ -3,11 +3,17 @@
 Consent is asked per purpose, nothing pre-selected; each decision is appended to a log with its
 time, the version of the text shown and the choices. Someone who declines has nothing stored but
 that refusal (and the language they chose to read it in).
+
+The form's buttons carry the choices the form showed when it was pressed (``encode_choices``), so what
+is saved is what the citizen saw ticked, whatever other presses did to the session meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.domain.clock import Clock
+from bot.errors import NothingChosen
 from storage.citizens import CitizenRepository
 from storage.models import Citizen, ConsentPurpose, ConsentRecord, Session
 
@@ -18,6 +24,18 @@ CONSENT_PURPOSES = (ConsentPurpose.PETITIONS, ConsentPurpose.ANNOUNCEMENTS)
 def citizen_id(channel: str, external_id: str | int) -> str:
     """The channel-qualified id of a citizen, e.g. ``tg:123456``."""
     return f"{channel}:{external_id}"
+
+
+def encode_choices(choices: Mapping[ConsentPurpose, bool]) -> str:
+    """The ticks a consent form shows, as one digit per purpose (``"10"``: petitions only)."""
+    return "".join("1" if choices.get(p, False) else "0" for p in CONSENT_PURPOSES)
+
+
+def decode_choices(code: str) -> dict[ConsentPurpose, bool] | None:
+    """The ticks a pressed form showed; None for anything that is not such a code."""
+    if len(code) != len(CONSENT_PURPOSES) or set(code) - {"0", "1"}:
+        return None
+    return {p: digit == "1" for p, digit in zip(CONSENT_PURPOSES, code, strict=True)}
 
 
 class CitizenService:
@@ -44,17 +62,29 @@ class CitizenService:
         citizen.updated_at = self._clock.now()
         await self._citizens.save(citizen)
 
-    def toggle_choice(self, session: Session, purpose: ConsentPurpose) -> None:
-        """Tick or untick one purpose on the consent form (nothing is stored as consent yet)."""
-        session.consent_choices[purpose] = not session.consent_choices.get(purpose, False)
+    def toggle_choice(
+        self, session: Session, purpose: ConsentPurpose, shown: Mapping[ConsentPurpose, bool]
+    ) -> None:
+        """Tick or untick one purpose of the form as it was ``shown`` (nothing is stored as consent yet)."""
+        choices = {p: shown.get(p, False) for p in CONSENT_PURPOSES}
+        choices[purpose] = not choices.get(purpose, False)
+        session.consent_choices = choices
 
     async def decide(
-        self, citizen: Citizen, session: Session, language: str, *, decline_all: bool
+        self,
+        citizen: Citizen,
+        session: Session,
+        language: str,
+        choices: Mapping[ConsentPurpose, bool] | None,
     ) -> ConsentRecord:
-        """Record the choices on the form (or a refusal of everything) as the citizen's consent."""
-        choices = {
-            p: (False if decline_all else session.consent_choices.get(p, False)) for p in CONSENT_PURPOSES
-        }
+        """Record the choices the pressed form showed as the citizen's consent; ``None`` refuses
+        everything. Continue with nothing ticked is no decision (NothingChosen): refusing is its own
+        button."""
+        if choices is None:
+            choices = {p: False for p in CONSENT_PURPOSES}
+        elif not any(choices.get(p, False) for p in CONSENT_PURPOSES):
+            raise NothingChosen()
+        choices = {p: choices.get(p, False) for p in CONSENT_PURPOSES}
         now = self._clock.now()
         record = ConsentRecord(at=now, text_version=CONSENT_TEXT_VERSION, choices=choices, language=language)
         citizen.consent = record

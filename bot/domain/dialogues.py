@@ -20,6 +20,7 @@ from bot.domain.clock import Clock
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.directory import Directory, PetitionType
 from bot.domain.escalation import DeadlineTracker, epoch
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import DomainError, NotAllowed, StaleAction, UnknownChoice
 from bot.outbox import Outbox
 from storage.audit import AuditLog
@@ -33,6 +34,7 @@ REMIND_KIND = "dlg_remind"
 REMINDERS = {"24h": timedelta(hours=24), "1h": timedelta(hours=1)}
 TEXT_MAX = 300
 ANSWER_MAX = 3500
+TEXT_FIELDS = ("title", "host_name", "host_title", "place")  # required, each visibly non-empty
 COMMITMENT_HOUR = time(17, 0)
 _WHEN = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:hH](\d{2}))?\s*$")
 
@@ -161,6 +163,9 @@ class DialogueService:
         """Store a prepared (not yet published) dialogue."""
         if not self.may_manage(actor):
             raise NotAllowed("dialogue")
+        for field in TEXT_FIELDS:
+            if is_visibly_empty(str(fields.get(field) or "")):
+                raise UnknownChoice(field)
         now = self._clock.now()
         capacity = fields.get("capacity")
         dialogue = Dialogue(
@@ -378,7 +383,7 @@ class DialogueService:
         if dialogue.status != DialogueStatus.HELD:
             raise StaleAction(dialogue_id)
         text = text.strip()[:ANSWER_MAX]
-        if not text:
+        if is_visibly_empty(text):
             raise UnknownChoice("text")
         officials = await self._cases.officials_by_id()
         if official_id is not None and (official_id not in officials or not officials[official_id].is_active):
@@ -490,6 +495,8 @@ class DialogueService:
             raise StaleAction(dialogue_id)
         if self.directory.locality(locality_code) is None or self.directory.category(category) is None:
             raise UnknownChoice(locality_code)
+        if is_visibly_empty(text):
+            raise UnknownChoice("text")
         now = self._clock.now()
         decision = await self._cases.route(locality_code, category)
         citizen_id = f"dialogue:{dialogue_id}"

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.directory import Directory, PetitionType
 from bot.domain.escalation import DeadlineTracker, lanes_of
 from bot.domain.routing import RouteDecision
+from bot.domain.visible_text import is_visibly_empty, visible_length
 from bot.errors import (
     DescriptionEmpty,
     DescriptionTooLong,
@@ -202,10 +203,10 @@ class IntakeService:
         """Store the description, exactly as typed apart from surrounding whitespace."""
         draft = self._draft(session)
         cleaned = text.strip()
-        if not cleaned:
+        if is_visibly_empty(cleaned):
             raise DescriptionEmpty()
-        if len(cleaned) < DESCRIPTION_MIN:
-            raise DescriptionTooShort(len(cleaned), DESCRIPTION_MIN)
+        if visible_length(cleaned) < DESCRIPTION_MIN:
+            raise DescriptionTooShort(visible_length(cleaned), DESCRIPTION_MIN)
         if len(cleaned) > DESCRIPTION_MAX:
             raise DescriptionTooLong(len(cleaned), DESCRIPTION_MAX)
         draft.description = cleaned

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden
 from bot import callbacks
 from bot.context import BotContext, Deps
 from bot.domain.broadcast import Audience, Broadcast, BroadcastNotFound, BroadcastState
+from bot.domain.visible_text import is_visibly_empty
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers.citizen.views import button
@@ -170,6 +171,9 @@ async def on_awaited_text(update: Update, turn: Turn, text: str) -> bool:
             else _("I could not find a commune or ward by that name. Type another name.")
         )
         await send(update, answer, InlineKeyboardMarkup(rows))
+        return True
+    if is_visibly_empty(text):
+        await send(update, _("This message shows no text. Please write the announcement."))
         return True
     province = turn.deps.directory.province_name
     longest = max(visible_len(render(turn.deps.translator(lang), province, text)) for lang in ("vi", "en"))

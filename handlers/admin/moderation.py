@@ -13,6 +13,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.domain.citizens import citizen_id
 from bot.domain.privacy import ERASED_PREFIX
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import StaleAction
 from handlers.common import CHANNEL, esc, send
 
@@ -42,12 +43,12 @@ async def _moderate(update: Update, context: BotContext, *, block: bool) -> None
         return
     args = context.args or []
     usage = (
-        _("Usage: /block <ticket or Telegram id> <reason>")
+        _("Usage: /block &lt;ticket or Telegram id&gt; &lt;reason&gt;")
         if block
-        else _("Usage: /unblock <ticket or Telegram id> <reason>")
+        else _("Usage: /unblock &lt;ticket or Telegram id&gt; &lt;reason&gt;")
     )
-    if len(args) < 2:
-        await send(update, esc(usage))
+    if len(args) < 2 or is_visibly_empty(" ".join(args[1:])):
+        await send(update, usage)
         return
     target, reason = args[0], " ".join(args[1:])[:REASON_MAX]
     ticket: str | None = None
@@ -70,7 +71,7 @@ async def _moderate(update: Update, context: BotContext, *, block: bool) -> None
     elif target.isdigit():
         cid = citizen_id(CHANNEL, int(target))
     else:
-        await send(update, esc(usage))
+        await send(update, usage)
         return
     telegram_id = int(cid.split(":", 1)[1])
     target_actor = await deps.cases.actor(telegram_id)

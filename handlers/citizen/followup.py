@@ -8,7 +8,8 @@ import re
 from telegram import Message, Update
 
 from bot.domain.cases import Relay
-from bot.errors import NotAllowed, StaleAction
+from bot.domain.visible_text import is_visibly_empty
+from bot.errors import NotAllowed, NoteRequired, StaleAction
 from handlers.citizen import views
 from handlers.common import Turn, esc, send
 from storage.models import Attachment, CaseInput, Petition
@@ -44,16 +45,26 @@ async def relay_info(
 ) -> None:
     """Record what the citizen added and pass it to the official handling the petition."""
     _ = turn._
-    turn.session.case_input = None
-    note = (
-        text
-        or (message.caption if attachment else None)
-        or (f"[{attachment.kind.value}]" if attachment else "")
-    )
+    pending, turn.session.case_input = turn.session.case_input, None
+    caption = message.caption if attachment else None
+    note = next((t for t in (text, caption) if t and not is_visibly_empty(t)), None)
+    if note is None:
+        note = f"[{attachment.kind.value}]" if attachment else (text or "")
     # A file is copied (never forwarded); a text goes quoted under a header.
     relay = Relay(message.chat_id, message.message_id, message.caption) if attachment is not None else None
     try:
         petition, lanes = await turn.deps.cases.add_citizen_info(turn.citizen.id, ticket, note, relay)
+    except NoteRequired:
+        turn.session.case_input = pending  # still waiting for the information
+        await turn.save()
+        await send(
+            update,
+            _(
+                "This message shows no text. Please write the information, or send a photo, document, "
+                "voice message or location."
+            ),
+        )
+        return
     except NotAllowed:
         await turn.save()
         await send(update, _("This petition was not found."))

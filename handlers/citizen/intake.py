@@ -9,6 +9,7 @@ from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
 from bot.domain.directory import PetitionType
 from bot.domain.intake import ATTACHMENTS_MAX
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import (
     DescriptionEmpty,
     DescriptionTooLong,
@@ -407,7 +408,8 @@ async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment,
     _ = turn._
     session = turn.session
     intake = turn.deps.intake
-    if session.step == Step.DESCRIPTION and caption:
+    if session.step == Step.DESCRIPTION and not is_visibly_empty(caption):
+        assert caption is not None
         # A photo with a caption while the description is asked: take both.
         try:
             intake.set_description(session, caption)

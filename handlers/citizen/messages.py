@@ -96,7 +96,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif turn.session.step == Step.CONSENT:
         await turn.save()
         await send(update, turn._("Please tick what you agree to above, then tap Continue."))
-        await ask_consent(update, turn, then=turn.session.after_consent)
+        await ask_consent(
+            update, turn, then=turn.session.after_consent, dialogue_id=turn.session.after_consent_dialogue
+        )
     elif turn.session.step == Step.IDLE and await awaited_text(update, turn, message.text):
         return  # a /subscribe place name or a /broadcast text
     elif turn.session.step == Step.IDLE or turn.session.draft is None:

@@ -6,7 +6,8 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.domain.citizens import has_petition_consent
+from bot.domain.citizens import decode_choices, has_petition_consent
+from bot.errors import NothingChosen
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, send
 from storage.models import ConsentPurpose, Step
@@ -17,10 +18,14 @@ async def show_menu(update: Update, turn: Turn, text: str | None = None) -> None
     await send(update, text or views.menu_text(turn._), views.main_menu(turn._))
 
 
-async def ask_consent(update: Update, turn: Turn, *, then: str = "menu") -> None:
-    """Show the consent form (nothing pre-selected) and remember what to do after it."""
+async def ask_consent(
+    update: Update, turn: Turn, *, then: str = "menu", dialogue_id: str | None = None
+) -> None:
+    """Show the consent form (nothing pre-selected) and remember what to do after it: the menu, a new
+    petition, or a new question for ``dialogue_id``."""
     turn.session.step = Step.CONSENT
     turn.session.after_consent = "new" if then == "new" else "menu"
+    turn.session.after_consent_dialogue = dialogue_id if then == "new" else None
     await turn.save()
     await send(
         update,
@@ -71,13 +76,23 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
         await query.answer(_("This form was already answered. Send /start to see it again."), show_alert=True)
         await close_keyboard(update)
         return
+    # The ticks the pressed form showed travel with the button: they, not the session, are the choice.
+    shown = decode_choices(data.arg(1) if data.action == "t" else data.arg(0))
+    if data.action in ("t", "ok") and shown is None:  # a form of an older version of the bot
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await close_keyboard(update)
+        await ask_consent(
+            update, turn, then=turn.session.after_consent, dialogue_id=turn.session.after_consent_dialogue
+        )
+        return
     if data.action == "t":
+        assert shown is not None
         try:
             purpose = ConsentPurpose(data.arg(0))
         except ValueError:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
-        turn.deps.citizens.toggle_choice(turn.session, purpose)
+        turn.deps.citizens.toggle_choice(turn.session, purpose, shown)
         await turn.save()
         await query.answer()
         await edit_or_send(
@@ -89,13 +104,20 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     if data.action not in ("ok", "no"):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    record = await turn.deps.citizens.decide(
-        turn.citizen, turn.session, turn.lang, decline_all=data.action == "no"
-    )
+    try:
+        record = await turn.deps.citizens.decide(
+            turn.citizen, turn.session, turn.lang, shown if data.action == "ok" else None
+        )
+    except NothingChosen:
+        await query.answer(
+            _("Please tick what you agree to, then tap Continue. If you do not agree, tap «I do not agree»."),
+            show_alert=True,
+        )
+        return
     await turn.deps.subscriptions.after_consent(turn.citizen)  # no announcements consent: no subscriptions
-    then = turn.session.after_consent
+    then, dialogue_id = turn.session.after_consent, turn.session.after_consent_dialogue
     turn.session.step = Step.IDLE
-    turn.session.after_consent = "menu"
+    turn.session.after_consent, turn.session.after_consent_dialogue = "menu", None
     if not record.allows(ConsentPurpose.PETITIONS):
         turn.deps.intake.cancel(turn.session)  # without consent no draft is kept either
         turn.session.case_input = None
@@ -109,7 +131,11 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
         await send(update, views.declined_text(_, turn.deps.directory))
         return
     await show_menu(update, turn, _("✅ Thank you. Your choices are saved.") + "\n\n" + views.menu_text(_))
-    if then == "new":
+    if then == "new" and dialogue_id is not None:
+        from handlers.dialogues import ask_question  # the question that led to the consent form
+
+        await ask_question(update, turn, dialogue_id)
+    elif then == "new":
         from handlers.citizen.intake import start_or_resume
 
         await start_or_resume(update, turn)

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.errors import NotAllowed, StaleAction, UnknownChoice
+from bot.errors import NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from bot.i18n import Gettext
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
@@ -123,6 +123,16 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
             await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
             return
         petition, lanes = await cases.reopen(turn.citizen.id, pending.ticket, text)
+    except NoteRequired:
+        turn.session.case_input = pending  # still waiting for the text
+        await turn.save()
+        await send(
+            update,
+            _("This message shows no text. Please write your comment, or tap «No comment».")
+            if pending.action == COMMENT
+            else _("This message shows no text. Please write in a few words what is still not resolved."),
+        )
+        return
     except (StaleAction, NotAllowed):
         await turn.save()
         await send(

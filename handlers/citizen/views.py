@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot import callbacks
-from bot.domain.citizens import CONSENT_TEXT_VERSION
+from bot.domain.citizens import CONSENT_TEXT_VERSION, encode_choices
 from bot.domain.directory import Directory, Locality, LocalitySearch, PetitionType
 from bot.domain.intake import (
     ATTACHMENTS_MAX,
@@ -162,15 +162,17 @@ def consent_text(_: Gettext, province: str) -> str:
 
 
 def consent_keyboard(_: Gettext, session: Session) -> InlineKeyboardMarkup:
-    """One toggle per purpose, the notice, and the decision buttons."""
+    """One toggle per purpose, the notice, and the decision buttons; each toggle and Continue carries
+    the ticks this form shows (``c:t:<purpose>:<shown>``, ``c:ok:<shown>``)."""
+    shown = encode_choices(session.consent_choices)
     rows = []
     for purpose, label in PURPOSE_LABELS.items():
         mark = "☑️" if session.consent_choices.get(purpose) else "⬜"
-        rows.append([button(f"{mark} {_(label)}", callbacks.build("c", "t", purpose.value))])
+        rows.append([button(f"{mark} {_(label)}", callbacks.build("c", "t", purpose.value, shown))])
     rows.append([button(_("📄 Read the full privacy notice"), callbacks.build("c", "pn"))])
     rows.append(
         [
-            button(_("✅ Continue"), callbacks.build("c", "ok")),
+            button(_("✅ Continue"), callbacks.build("c", "ok", shown)),
             button(_("🚫 I do not agree"), callbacks.build("c", "no")),
         ]
     )

@@ -1,7 +1,8 @@
 """Officials act on cases: buttons on the case card, the text that completes an action, /inbox.
 
-Every press is re-authorised here from Redis (``CaseService.check``): the button's data only names
-the case, the action and the stage of the case the official saw.
+Every press is re-authorised here from Redis before anything about the case is read or shown
+(``CaseService.visible_to``, then ``check`` for an action): the button's data only names the case, the
+action and the stage of the case the official saw, and can be forged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from telegram import Message, Update
 from bot import callbacks
 from bot.context import BotContext
 from bot.domain.cases import Actor, CaseAction, CaseChange, Relay
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
@@ -83,16 +85,16 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         await send_inbox(update, turn, actor, int(ticket) if ticket.isdigit() else 0, status, edit=True)
         return
     if action == "cx":
-        turn.session.case_input = None
+        turn.session.case_input = None  # the presser's own input in progress: cancelled in any case
         await turn.save()
+    # Every other button names a case: nothing about it is read or shown before this check.
+    petition = await cases.visible_to(actor, ticket)
+    if action == "cx":
         await query.answer(_("Cancelled."))
         await close_keyboard(update)
-        await send_current_card(update, turn, ticket)
+        await _send_card(update, turn, petition)
         return
     if action in ("his", "card"):
-        petition = await cases.get(ticket)
-        if not turn.deps.cases.may_act_now(actor, petition, await cases.officials_by_id()):
-            raise NotAllowed(ticket)
         await query.answer()
         if action == "his":
             await send(update, views.history(_, petition, await cases.officials_by_id()))
@@ -180,9 +182,11 @@ async def complete(
     assert pending is not None
     action = CaseAction(pending.action)
     cases = turn.deps.cases
+    if is_visibly_empty(note):
+        note = None  # only invisible characters: no text (the action then asks for one)
     if action == CaseAction.RESOLVE and pending.note and attachments and not note:
         note = pending.note  # the evidence after the note
-    if note is None and attachments and message is not None and message.caption:
+    if note is None and attachments and message is not None and not is_visibly_empty(message.caption):
         note = message.caption
     if note is None and attachments and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         note = f"[{attachments[0].kind.value}]"
@@ -258,10 +262,11 @@ async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
 
 
 async def send_current_card(update: Update, turn: Turn, ticket: str) -> None:
-    """The case card as it is now (after a stale press or a cancelled action)."""
+    """The case card as it is now (after a stale press or a cancelled action), to whoever may see it."""
+    actor = await turn.deps.cases.actor(update.effective_user.id if update.effective_user else 0)
     try:
-        petition = await turn.deps.cases.get(ticket)
-    except StaleAction:
+        petition = await turn.deps.cases.visible_to(actor, ticket)
+    except NotAllowed:
         return
     await _send_card(update, turn, petition)
 

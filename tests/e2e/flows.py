@@ -26,6 +26,10 @@ async def consent(h: Harness, citizen: ScriptedUser, lang: str, *, announcements
     )
     if announcements:
         await citizen.tap(_("Send me dialogue schedules and announcements"))
+        # Continue saves what the form it is pressed on shows: wait for the second tick to be shown.
+        await h.emulator.wait_for(
+            lambda: sum(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons()) == 2
+        )
     await citizen.tap(_("✅ Continue"))
     await citizen.expect(_("✅ Thank you. Your choices are saved."))
 

@@ -368,3 +368,61 @@ async def test_questions_outcomes_and_follow_up(harness: Harness, staff: Staff) 
         and "dialogue_proposal" in actions
         and "dialogue_held" in actions
     )
+
+
+async def test_the_usage_lines_reach_admins_and_citizens(harness: Harness, staff: Staff) -> None:
+    """/dialogues for an organiser and a bare /dialogue name the argument as «<number>», in the reader's
+    language (Telegram refuses a message with an unknown tag such as <number>)."""
+    h = harness
+    h.clock.set(NOW)
+    await published(h)
+    admin = staff["tcd-tb"]
+    await admin.send("/dialogues")
+    await admin.expect("/newdialogue")
+    manage = await admin.expect("/dialogue <số của buổi đối thoại>")
+    assert "<number>" not in (manage.text or "")
+    await admin.expect("🎙")  # and the dialogues themselves follow
+    await admin.send("/dialogue")
+    await admin.expect("Cách dùng: /dialogue <số của buổi đối thoại>, ví dụ /dialogue 1.")
+    citizen = h.citizen(language_code="en")
+    await citizen.send("/dialogue")
+    await citizen.expect("Usage: /dialogue <number>, for example /dialogue 1.")
+    assert not h.emulator.rejections
+
+
+async def test_a_question_asked_before_consenting_stays_with_its_dialogue(
+    harness: Harness, staff: Staff
+) -> None:
+    h, _ = harness, harness.tr("vi")
+    h.clock.set(NOW)
+    dialogue = await published(h)
+    citizen = h.citizen()
+    await citizen.send("/dialogues")
+    await citizen.tap(_("❓ Submit a question"))
+    await citizen.expect(_("Before you send a petition, please read and answer the consent request."))
+    await citizen.tap(_("Handle my petitions"))
+    await h.emulator.wait_for(
+        lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
+    )
+    await citizen.tap(_("✅ Continue"))
+    await citizen.expect("Đối thoại về đất đai <Thành Sen>")  # the question for that dialogue
+    await citizen.send("Thành Sen")
+    await citizen.tap(THANH_SEN)
+    await citizen.tap("Đất đai")
+    await citizen.tap(_("Question"))
+    await citizen.send("Khi nào phường cấp sổ đỏ cho các hộ ở tổ dân phố 5?")
+    await citizen.tap(_("⏭ Skip — no attachments"))
+    await citizen.tap_reply(_("🙈 Stay anonymous"))
+    summary = await citizen.expect(_("Please check your petition"))
+    assert question_for(h, dialogue) in (summary.text or "")
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect("HT-")
+    ticket = next(w for w in (receipt.text or "").replace("\n", " ").split() if w.startswith("HT-"))
+    ticket = ticket.strip(".,")
+    assert (await stored_petition(h, ticket)).dialogue_id == dialogue.id
+    assert ticket in await deps_of(h).dialogues.repo.question_tickets(dialogue.id)
+    admin = staff["tcd-tb"]
+    await admin.send(f"/dialogue {dialogue.id}")
+    follow = await admin.expect("📊")
+    assert ticket in (follow.text or "")
+    assert follow_up(dialogue, await deps_of(h).dialogues.questions(dialogue.id)).raised == 1

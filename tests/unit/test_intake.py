@@ -91,7 +91,10 @@ async def test_session_survives_a_round_trip_through_redis(intake: IntakeService
     [
         ("", DescriptionEmpty),
         ("   \n ", DescriptionEmpty),
+        ("\u3164" * 20, DescriptionEmpty),  # Hangul fillers show nothing
+        ("\u200b\u200c\u200d\u2060\ufeff\u2800\u115f\u1160" * 3, DescriptionEmpty),
         ("ngắn quá", DescriptionTooShort),
+        ("\u3164" * 12 + "ab", DescriptionTooShort),  # 14 characters, 2 of them visible
         ("x" * (DESCRIPTION_MAX + 1), DescriptionTooLong),
     ],
 )
