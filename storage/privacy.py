@@ -116,10 +116,12 @@ class PrivacyRepository:
     async def hit(self, citizen_id: str, window_seconds: int) -> int:
         """Count one update in the citizen's flood window; returns the count so far (O(1))."""
         key = self._keys.flood(citizen_id)
+        # SET NX EX starts the window (with its expiry) only when there is none; INCR keeps the TTL.
+        # Not EXPIRE ... NX: that is Redis 7, and the bot runs on 6.2.
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, nx=True, ex=window_seconds)
             pipe.incr(key)
-            pipe.expire(key, window_seconds, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         return int(count)
 
     async def lock_sweep(self, lease_seconds: int) -> str | None:
