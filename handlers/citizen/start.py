@@ -92,7 +92,6 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     record = await turn.deps.citizens.decide(
         turn.citizen, turn.session, turn.lang, decline_all=data.action == "no"
     )
-    await turn.deps.subscriptions.after_consent(turn.citizen)  # no announcements consent: no subscriptions
     then = turn.session.after_consent
     turn.session.step = Step.IDLE
     turn.session.after_consent = "menu"
