@@ -11,10 +11,10 @@ from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 
 from bot.context import BotContext
 from bot.domain.cases import CaseAction, may_act
-from bot.errors import StaleAction, UnknownChoice
+from bot.errors import NoteTooLong, StaleAction, UnknownChoice
 from handlers import notify
 from handlers.citizen.messages import attachment_of
-from handlers.common import begin, esc, send
+from handlers.common import begin, caption_and_rest, esc, send, too_long
 from handlers.official.cases import ANSWER_HINT, CITIZEN_NEWS, on_official_input
 
 
@@ -95,7 +95,10 @@ async def on_team_message(update: Update, context: BotContext) -> None:
         return
     content = text or message.caption or ""
     if (text or "").startswith(("#", "/")):
-        await deps.cases.record_team_message(actor.ref, ticket, content, internal=True)
+        try:
+            await deps.cases.record_team_message(actor.ref, ticket, content, internal=True)
+        except NoteTooLong as exc:
+            await send(update, too_long(_, exc))
         return
     if not petition.is_open:
         await send(
@@ -114,6 +117,9 @@ async def on_team_message(update: Update, context: BotContext) -> None:
         )
     except StaleAction:
         return
+    except NoteTooLong as exc:  # refused before it is stored or sent to the citizen
+        await send(update, too_long(_, exc))
+        return
     unit = await deps.cases.unit(assignee.unit) if assignee else None
     citizen_ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
     header = citizen_(CITIZEN_NEWS[CaseAction.REPLY]).format(
@@ -121,8 +127,10 @@ async def on_team_message(update: Update, context: BotContext) -> None:
     )
     bot = update.get_bot()
     if attachment is not None:
-        caption = header + ("\n" + esc(message.caption) if message.caption else "")
-        reached = await notify.copy_to(bot, notify.citizen_chat(petition), message, caption[:1024])
+        caption, rest = caption_and_rest(header + ("\n" + esc(message.caption) if message.caption else ""))
+        reached = await notify.copy_to(bot, notify.citizen_chat(petition), message, caption)
+        for part in rest if reached else []:  # a caption over 1024 goes on as messages
+            await notify.tell_citizen(bot, petition, part)
     else:
         body = f"{header}\n<blockquote>{esc(content)}</blockquote>\n{citizen_(ANSWER_HINT)}"
         reached = await notify.tell_citizen(bot, petition, body) is not None

@@ -7,10 +7,10 @@ import re
 
 from telegram import Message, Update
 
-from bot.errors import NotAllowed, StaleAction
+from bot.errors import NotAllowed, NoteTooLong, StaleAction
 from handlers import notify
 from handlers.citizen import views
-from handlers.common import Turn, esc, send
+from handlers.common import Turn, caption_and_rest, esc, length_limit, send, too_long
 from storage.models import Attachment, CaseInput, Petition
 
 TICKET = re.compile(r"\b[A-Z]{1,6}-\d{4}-\d{6}\b")
@@ -35,7 +35,9 @@ async def ask_for_info(update: Update, turn: Turn, petition: Petition) -> None:
         turn._(
             "➕ Send the information to add to {ticket}: a text, photo, document, voice message "
             "or location. /cancel to stop."
-        ).format(ticket=esc(petition.id)),
+        ).format(ticket=esc(petition.id))
+        + " "
+        + length_limit(turn._),
     )
 
 
@@ -44,7 +46,7 @@ async def relay_info(
 ) -> None:
     """Record what the citizen added and pass it to the official handling the petition."""
     _ = turn._
-    turn.session.case_input = None
+    pending, turn.session.case_input = turn.session.case_input, None
     note = (
         text
         or (message.caption if attachment else None)
@@ -52,6 +54,11 @@ async def relay_info(
     )
     try:
         petition = await turn.deps.cases.add_citizen_info(turn.citizen.id, ticket, note)
+    except NoteTooLong as exc:  # refused before anything is stored or relayed; /my's request still waits
+        turn.session.case_input = pending
+        await turn.save()
+        await send(update, too_long(_, exc))
+        return
     except NotAllowed:
         await turn.save()
         await send(update, _("This petition was not found."))
@@ -79,14 +86,20 @@ async def relay_info(
         header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
         bot = update.get_bot()
         if attachment is not None:
-            caption = header + ("\n" + esc(message.caption) if message.caption else "")
+            caption, rest = caption_and_rest(
+                header + ("\n" + esc(message.caption) if message.caption else "")
+            )
             await bot.copy_message(
                 petition.topic_chat_id,
                 message.chat_id,
                 message.message_id,
-                caption=caption[:1024],
+                caption=caption,
                 message_thread_id=petition.topic_thread_id,
             )
+            for part in rest:  # a caption over 1024 goes on as messages
+                await bot.send_message(
+                    petition.topic_chat_id, part, message_thread_id=petition.topic_thread_id
+                )
         else:
             await bot.send_message(
                 petition.topic_chat_id,
@@ -98,8 +111,12 @@ async def relay_info(
         header = official_("📩 The citizen added information to {ticket}:").format(ticket=esc(petition.id))
         bot = update.get_bot()
         if attachment is not None:
-            caption = header + ("\n" + esc(message.caption) if message.caption else "")
-            await notify.copy_to(bot, assignee.telegram_id, message, caption[:1024])
+            caption, rest = caption_and_rest(
+                header + ("\n" + esc(message.caption) if message.caption else "")
+            )
+            if await notify.copy_to(bot, assignee.telegram_id, message, caption):
+                for part in rest:  # a caption over 1024 goes on as messages
+                    await bot.send_message(assignee.telegram_id, part)
         else:
             try:
                 await bot.send_message(

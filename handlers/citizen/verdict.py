@@ -7,11 +7,11 @@ from telegram import Bot, InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.context import BotContext, Deps
-from bot.errors import NotAllowed, StaleAction, UnknownChoice
+from bot.errors import NotAllowed, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import Gettext
 from handlers import notify
 from handlers.citizen import views
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, length_limit, send, too_long
 from storage.models import CaseInput, Petition
 
 COMMENT = "comment"
@@ -70,7 +70,9 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
             )
             await edit_or_send(
                 update,
-                _("Thank you. Anything to add about how it was handled? Type it, or tap «No comment»."),
+                _("Thank you. Anything to add about how it was handled? Type it, or tap «No comment».")
+                + " "
+                + length_limit(_),
                 skip,
             )
         elif data.action == "s":
@@ -103,7 +105,9 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
                 _(
                     "What is still not resolved? Write it in a few words: it goes back to the official, "
                     "and their supervisor is told."
-                ),
+                )
+                + " "
+                + length_limit(_),
             )
         else:
             raise UnknownChoice(data.action)
@@ -126,6 +130,11 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
             await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
             return
         petition, notices = await cases.reopen(turn.citizen.id, pending.ticket, text)
+    except NoteTooLong as exc:  # nothing stored: the question still waits for a shorter answer
+        turn.session.case_input = pending
+        await turn.save()
+        await send(update, too_long(_, exc))
+        return
     except (StaleAction, NotAllowed):
         await turn.save()
         await send(

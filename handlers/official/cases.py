@@ -11,12 +11,22 @@ from telegram import Message, Update
 from bot import callbacks
 from bot.context import BotContext
 from bot.domain.cases import Actor, CaseAction, CaseChange
-from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import main_menu
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send, send_screen
+from handlers.common import (
+    Turn,
+    begin,
+    caption_and_rest,
+    close_keyboard,
+    edit_or_send,
+    esc,
+    send,
+    send_screen,
+    too_long,
+)
 from handlers.official import views
 from storage.models import Attachment, CaseInput, Petition
 
@@ -200,6 +210,9 @@ async def complete(
     except NoteRequired:
         await send(update, _("Please write a text: it is required for this action."))
         return
+    except NoteTooLong as exc:  # the action waits: the official sends a shorter text
+        await send(update, too_long(_, exc))
+        return
     except EvidenceRequired:
         pending.note = note
         await turn.save()
@@ -247,7 +260,10 @@ async def after_change(
         caption = citizen_(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
         if media.caption:
             caption += "\n" + esc(media.caption)
-        reached = await notify.copy_to(bot, notify.citizen_chat(petition), media, caption[:1024])
+        caption, rest = caption_and_rest(caption)  # over 1024: the rest follows as messages
+        reached = await notify.copy_to(bot, notify.citizen_chat(petition), media, caption)
+        for part in rest if reached else []:
+            await notify.tell_citizen(bot, petition, part)
     else:
         reached = await notify.tell_citizen(bot, petition, news) is not None
         if reached and change.action == CaseAction.RESOLVE and petition.resolution_attachments:
