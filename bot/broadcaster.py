@@ -4,7 +4,11 @@ Redis is the store (``storage.broadcasts``); this loop only paces and sends. The
 every process (a send slot in Redis), a 429 hands the recipient back and delays every sender by its
 retry_after, a 403 marks the user unreachable. Each outcome is written once with the recipient's claim
 released in the same script, so a restart resumes with no recipient twice and none skipped; when the
-task is cancelled, the sends already begun finish and are recorded, the others are handed back.
+task is cancelled, the sends already begun finish and are recorded, the others are handed back. A claim's
+lease starts at its pace slot (storage/scripts/broadcast_claim.lua), so waiting for it never hands the
+recipients to a second sender. A failure in one broadcast (or in drawing its progress) is logged and
+retried without stopping the others; a broadcast paused or cancelled mid-chunk is redrawn once the sends
+in flight are recorded.
 """
 
 from __future__ import annotations
@@ -89,6 +93,9 @@ class Broadcaster:
             except (RedisError, OSError) as exc:
                 log.warning("broadcast.storage_unavailable", error=type(exc).__name__)
                 worked = False
+            except Exception:  # never let one failure end the sender: log it, try again after a pause
+                log.error("broadcast.tick_failed", exc_info=True)
+                worked = False
             if not worked:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
@@ -99,7 +106,14 @@ class Broadcaster:
         for broadcast_id in await self._repo.active():
             if self._stopping.is_set():
                 break
-            worked = await self._chunk(broadcast_id) or worked
+            try:
+                worked = await self._chunk(broadcast_id) or worked
+            except (RedisError, OSError):
+                raise  # Redis is down: the loop waits, for every broadcast alike
+            except Exception:
+                # This broadcast failed (its claims come back after the lease): the others go on.
+                self._meta.pop(broadcast_id, None)
+                log.error("broadcast.chunk_failed", exc_info=True, broadcast=broadcast_id)
         return worked
 
     async def _chunk(self, broadcast_id: str) -> bool:
@@ -143,7 +157,10 @@ class Broadcaster:
         if finished:
             await self._finish(broadcast_id)
         else:
-            await self._progress(broadcast_id, False)
+            # Paused or cancelled meanwhile: the sends in flight are recorded now, and the redraw made
+            # when the admin tapped showed the counts before them. Draw again, past the throttle.
+            stopped = not await self._repo.is_running(broadcast_id)
+            await self._draw(broadcast_id, stopped)
         return True
 
     async def _hand_back(self, broadcast_id: str, unsent: list[int]) -> None:
@@ -184,5 +201,12 @@ class Broadcaster:
     async def _finish(self, broadcast_id: str) -> None:
         self._meta.pop(broadcast_id, None)
         await self._service.finished(broadcast_id)
-        await self._progress(broadcast_id, True)
+        await self._draw(broadcast_id, True)
         log.info("broadcast.done", broadcast=broadcast_id)
+
+    async def _draw(self, broadcast_id: str, final: bool) -> None:
+        """Update the progress message; a failure (a timeout editing it) never stops the sending."""
+        try:
+            await self._progress(broadcast_id, final)
+        except Exception:
+            log.error("broadcast.progress_failed", exc_info=True, broadcast=broadcast_id)

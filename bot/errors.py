@@ -15,6 +15,7 @@ __all__ = [
     "NotAllowed",
     "NotYourContact",
     "NoteRequired",
+    "NoteTooLong",
     "NothingChosen",
     "StaleAction",
     "StorageUnavailable",
@@ -83,6 +84,15 @@ class NotAllowed(DomainError):
 
 class NoteRequired(DomainError):
     """The action needs a written note (reply, reason, resolution)."""
+
+
+class NoteTooLong(DomainError):
+    """A note (a reply, a reason, what a citizen adds) longer than the maximum: refused, never cut."""
+
+    def __init__(self, length: int, maximum: int) -> None:
+        super().__init__(f"{length} > {maximum}")
+        self.length = length
+        self.maximum = maximum
 
 
 class EvidenceRequired(DomainError):

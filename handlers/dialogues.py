@@ -17,16 +17,16 @@ from telegram.error import BadRequest, Forbidden
 from bot import callbacks
 from bot.context import BotContext, Deps
 from bot.domain.broadcast import Audience
-from bot.domain.cases import Actor
+from bot.domain.cases import NOTE_MAX, Actor, note_length
 from bot.domain.citizens import has_petition_consent
 from bot.domain.dialogues import BadDate, DialogueFull, FollowUp, PastDate, follow_up
 from bot.domain.visible_text import is_visibly_empty, visible_length
-from bot.errors import NotAllowed, StaleAction, UnknownChoice
+from bot.errors import NotAllowed, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import STATUS_LABELS, button, local_time, main_menu
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send, too_long
 from storage.dialogues import Dialogue, DialogueKind, DialogueStatus
 from storage.models import Petition
 from storage.outbox import OutboxEntry
@@ -249,8 +249,7 @@ async def _show(update: Update, turn: Turn, dialogue: Dialogue, *, edit: bool) -
 
 
 async def _send_long(update: Update, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool) -> None:
-    if len(text) > 3900:
-        text = text[:3900] + "…"
+    # Never cut (a cut HTML text can end inside a tag): send() and edit_or_send() split it.
     if edit:
         await edit_or_send(update, text, markup)
     else:
@@ -489,7 +488,10 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         if is_visibly_empty(text):
             await send(update, _(NO_TEXT))
             return True
-        state["text"] = text[:3500]
+        if note_length(text) > NOTE_MAX:  # refused with its length, never cut
+            await send(update, too_long(_, NoteTooLong(note_length(text), NOTE_MAX)))
+            return True
+        state["text"] = text
         state["step"] = "kind"
     elif mode == "outcome" and step == "due":
         try:
@@ -512,7 +514,10 @@ async def on_text(update: Update, turn: Turn, text: str) -> bool:
         if visible_length(text) < 10:
             await send(update, _("Please write at least 10 characters."))
             return True
-        state["text"] = text[:3500]
+        if note_length(text) > NOTE_MAX:  # refused with its length, never cut
+            await send(update, too_long(_, NoteTooLong(note_length(text), NOTE_MAX)))
+            return True
+        state["text"] = text
         state["step"] = "locality"
     elif mode == "proposal" and step == "locality":
         search = deps.directory.search_localities(text)

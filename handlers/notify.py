@@ -22,7 +22,7 @@ from bot.domain.cases import CaseAction
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from bot.outbox import Progress, RetryLater
-from handlers.common import TELEGRAM_TEXT_LIMIT, Markup, clip_utf16, esc, visible_len
+from handlers.common import Markup, caption_and_rest, esc, split_html
 from handlers.official import views
 from storage.models import Attachment, AttachmentKind, Official, Petition
 from storage.outbox import OutboxEntry
@@ -185,7 +185,7 @@ class Outbound:
         """One text message (split into parts when longer than Telegram takes)."""
         if not chat_id:
             raise Unreachable("no chat")
-        parts = split_text(text)
+        parts = split_html(text) or [text]
         for index, part in enumerate(parts):
             keyboard = markup if index == len(parts) - 1 else None
             await self._step(
@@ -217,13 +217,16 @@ class Outbound:
         """A copy of a user's message (never a forward: that would reveal its sender)."""
         if not chat_id:
             raise Unreachable("no chat")
+        rest: list[str] = []
         if caption is not None:
-            caption = clip_utf16(caption, 1024)
+            caption, rest = caption_and_rest(caption)  # over 1024: the rest follows as messages
         await self._step(
             lambda: self.bot.copy_message(
                 chat_id, from_chat, message_id, caption=caption, message_thread_id=thread_id
             )
         )
+        for part in rest:
+            await self.message(chat_id, part, thread_id=thread_id)
 
     async def _step(self, send: Callable[[], Awaitable[object]]) -> None:
         try:
@@ -234,24 +237,6 @@ class Outbound:
             if "chat not found" in str(exc).lower() or "user not found" in str(exc).lower():
                 raise Unreachable(str(exc)) from exc
             raise
-
-
-def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """``text`` as parts within Telegram's limit, cut at line ends (HTML kept whole per line)."""
-    if visible_len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if current and visible_len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
 
 
 async def deliver_entry(bot: Bot, deps: Deps, entry: OutboxEntry, progress: Progress) -> str:
@@ -475,7 +460,6 @@ async def _news(out: Outbound, entry: OutboxEntry, petition: Petition, chat: int
         caption = headline
         if note:
             caption += "\n" + esc(note)
-        caption = clip_utf16(caption, 1024)
         await out.copy(chat, int(entry.data["from_chat"]), int(entry.data["message_id"]), caption)
         return
     news = headline

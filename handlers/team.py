@@ -12,9 +12,9 @@ from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 from bot.context import BotContext
 from bot.domain.cases import Relay, may_act
 from bot.domain.visible_text import is_visibly_empty
-from bot.errors import StaleAction, UnknownChoice
+from bot.errors import NoteTooLong, StaleAction, UnknownChoice
 from handlers.citizen.messages import attachment_of
-from handlers.common import begin, esc, send
+from handlers.common import begin, esc, send, too_long
 from handlers.official.cases import on_official_input
 
 
@@ -95,7 +95,10 @@ async def on_team_message(update: Update, context: BotContext) -> None:
         return
     content = text or message.caption or ""
     if (text or "").startswith(("#", "/")):
-        await deps.cases.record_team_message(actor.ref, ticket, content, internal=True)
+        try:
+            await deps.cases.record_team_message(actor.ref, ticket, content, internal=True)
+        except NoteTooLong as exc:
+            await send(update, too_long(_, exc))
         return
     if not petition.is_open:
         await send(
@@ -119,6 +122,9 @@ async def on_team_message(update: Update, context: BotContext) -> None:
             relay=relay,
         )
     except StaleAction:
+        return
+    except NoteTooLong as exc:  # refused before it is stored or sent to the citizen
+        await send(update, too_long(_, exc))
         return
     # Sent through the outbox, which tells this topic (the official) if the citizen cannot be reached.
     await deps.outbox.flush(lanes)

@@ -3,7 +3,10 @@
 A broadcast is a hash (``meta`` JSON, state, cursor, counts), its recipient list (snapshotted when it
 starts), the recipients claimed by a sender (a sorted set of lease expiries in Redis time) and the
 outcome of each recipient. A sender that dies leaves its claims to expire; they are claimed again
-first, and a recipient whose outcome is recorded is never claimed again.
+first, and a recipient whose outcome is recorded is never claimed again. A citizen who deletes their data
+leaves the tombstone ``0`` in the list (the cursor keeps its place), skipped and counted as ``erased``.
+Once finished (done or cancelled) the list, claims and outcomes expire after
+``BROADCAST_RECIPIENTS_KEPT``; the hash (counts) stays.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from storage.connection import load_script
-from storage.keys import Keys
+from storage.keys import BROADCAST_RECIPIENTS_KEPT, ERASED_MEMBER, Keys
 from storage.models import Broadcast, BroadcastState, Citizen
 
 STAGING_TTL_SECONDS = 3600
+KEPT_SECONDS = int(BROADCAST_RECIPIENTS_KEPT.total_seconds())
 OUTCOMES = ("sent", "failed", "blocked")
 
 
@@ -91,6 +95,7 @@ class BroadcastRepository:
             sent=int(raw.get("sent", 0)),
             failed=int(raw.get("failed", 0)),
             blocked=int(raw.get("blocked", 0)),
+            erased=int(raw.get("erased", 0)),
             inflight=int(inflight),
             progress_message_id=int(raw["progress_message_id"]) if raw.get("progress_message_id") else None,
             finished_at=datetime.fromisoformat(raw["finished_at"]) if raw.get("finished_at") else None,
@@ -118,13 +123,14 @@ class BroadcastRepository:
                 k.broadcast_pacer(),
                 k.broadcasts_active(),
             ],
-            args=[limit, lease, rate, broadcast_id, _now_iso()],
+            args=[limit, lease, rate, broadcast_id, _now_iso(), KEPT_SECONDS],
         )
         return Claim(str(raw[0]), float(raw[1]), [int(m) for m in raw[2:]])
 
     async def ack(self, broadcast_id: str, recipient: int, outcome: str, retry_after: float = 0) -> int:
         """Record a recipient's outcome (``sent``, ``failed``, ``blocked``) once, or hand it back
-        (``retry``, after ``retry_after`` seconds for every sender). 2 when that finished the broadcast."""
+        (``retry``, after ``retry_after`` seconds for every sender). 2 when that finished the broadcast.
+        A recipient erased meanwhile ("delete my data") is counted as ``erased``, its id written nowhere."""
         k = self._keys
         result = await self._ack(
             keys=[
@@ -134,16 +140,24 @@ class BroadcastRepository:
                 k.unreachable(),
                 k.broadcasts_active(),
                 k.broadcast_pacer(),
+                k.broadcast_recipients(broadcast_id),
             ],
-            args=[recipient, outcome, broadcast_id, _now_iso(), retry_after],
+            args=[recipient, outcome, broadcast_id, _now_iso(), retry_after, KEPT_SECONDS],
         )
         return int(result)
 
     async def move(self, broadcast_id: str, new_state: BroadcastState, allowed: list[BroadcastState]) -> str:
         """Change the state if it is one of ``allowed``; returns the state before."""
+        k = self._keys
         result = await self._state(
-            keys=[self._keys.broadcast(broadcast_id), self._keys.broadcasts_active()],
-            args=[broadcast_id, new_state.value, _now_iso(), *(s.value for s in allowed)],
+            keys=[
+                k.broadcast(broadcast_id),
+                k.broadcasts_active(),
+                k.broadcast_recipients(broadcast_id),
+                k.broadcast_inflight(broadcast_id),
+                k.broadcast_status(broadcast_id),
+            ],
+            args=[broadcast_id, new_state.value, _now_iso(), KEPT_SECONDS, *(s.value for s in allowed)],
         )
         return str(result)
 
@@ -157,10 +171,9 @@ class BroadcastRepository:
         return str(value) if value is not None else None
 
     async def recipients(self, broadcast_id: str) -> list[int]:
-        """The snapshot."""
-        return [
-            int(m) for m in await self._redis.lrange(self._keys.broadcast_recipients(broadcast_id), 0, -1)
-        ]
+        """The snapshot (without the recipients erased since)."""
+        members = await self._redis.lrange(self._keys.broadcast_recipients(broadcast_id), 0, -1)
+        return [int(m) for m in members if m != ERASED_MEMBER]
 
     async def take_progress_slot(self, broadcast_id: str, interval: float, force: bool = False) -> bool:
         """True at most once per ``interval`` seconds across processes (or always when ``force``)."""

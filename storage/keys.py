@@ -44,9 +44,9 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``citizens:unreachable`` | set | none | Telegram ids that blocked the bot (403); removed when they write |
 | ``awaiting:<tg id>`` | string | 2 hours | what the next text of a user answers (subscription search, broadcast) |
 | ``broadcast:<id>`` | hash | none | a broadcast: ``meta`` JSON, state, cursor, counts, progress message |
-| ``broadcast:<id>:recipients`` | list | none | the recipients snapshotted at start (Telegram ids) |
-| ``broadcast:<id>:inflight`` | zset | none | recipients claimed by a sender, score = lease expiry (Redis time) |
-| ``broadcast:<id>:status`` | hash | none | Telegram id → sent, failed or blocked (written once) |
+| ``broadcast:<id>:recipients`` | list | 30 days after finish | the recipients snapshotted at start (Telegram ids; ``0`` = erased) |
+| ``broadcast:<id>:inflight`` | zset | 30 days after finish | recipients claimed by a sender, score = lease expiry (Redis time) |
+| ``broadcast:<id>:status`` | hash | 30 days after finish | Telegram id → sent, failed or blocked (written once) |
 | ``broadcast:<id>:staging`` | set | 1 hour | an explicit recipient list before its snapshot |
 | ``broadcasts:active`` / ``broadcasts`` | set / zset | none | running or paused broadcasts / all, by start time |
 | ``broadcasts:pacer`` | string (float) | 1 minute | the next send slot shared by every process (rate limit) |
@@ -70,7 +70,9 @@ one Lua script, every key and every set/zset/hash/list member that ``PERSONAL_DA
 ``PERSONAL_DATA_MEMBERS`` below name, and anonymises the citizen's petitions. **Whoever adds a key
 holding a citizen's personal data adds it there** (an additive one-line edit, or
 ``PERSONAL_DATA_KEYS["my_key"] = "citizen_id"`` from their own module at import time);
-``tests/e2e/test_privacy.py`` scans every key and value after an erasure.
+``tests/e2e/test_privacy.py`` scans every key and value after an erasure. In a list the member is not
+removed but replaced by the tombstone ``0`` (``LSET``), so that a cursor into the list (a running
+broadcast's) keeps pointing at the same recipients; readers of such lists skip ``0``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ SESSION_TTL = timedelta(days=7)
 DRAFT_RECEIPT_TTL = timedelta(days=30)
 HANDLED_UPDATES_KEPT = 10_000
 HEARTBEAT_TTL = timedelta(seconds=90)
+# A finished (done or cancelled) broadcast's recipient list, outcomes and claims: kept this long, for the
+# admins' questions ("did X get it?"), then gone with the Telegram ids in them. Its hash (counts) stays.
+BROADCAST_RECIPIENTS_KEPT = timedelta(days=30)
+ERASED_MEMBER = "0"  # what an erased citizen's entry in a registered list becomes
 
 # Personal data registry — read by storage.privacy.PrivacyRepository.erase (see the module docstring).
 # Keys that belong to ONE citizen and are deleted whole: ``Keys`` method name -> what it is built from,
@@ -109,6 +115,9 @@ PERSONAL_DATA_MEMBERS: list[str] = [
     "dialogue_delivered",
     "outbox_lanes",
     "outbox_inflight",
+    "broadcast_recipients",
+    "broadcast_status",
+    "broadcast_inflight",
 ]
 
 

@@ -342,10 +342,11 @@ class Broadcast(Stored):
     sent: int = 0
     failed: int = 0
     blocked: int = 0
+    erased: int = 0  # recipients who deleted their data ("delete my data") before it reached them
     inflight: int = 0  # claimed (or handed back after a 429, a pause) and not recorded yet
     finished_at: datetime | None = None
 
     @property
     def remaining(self) -> int:
         """Recipients not yet answered for."""
-        return max(0, self.total - self.sent - self.failed - self.blocked)
+        return max(0, self.total - self.sent - self.failed - self.blocked - self.erased)

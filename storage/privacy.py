@@ -103,11 +103,23 @@ class PrivacyRepository:
         """Which shared collections list the citizen (as ``tg:<id>`` or the bare id)."""
         external = citizen_id.split(":", 1)[1] if ":" in citizen_id else citizen_id
         result: dict[str, bool] = {}
-        for key in await self.member_keys():
-            content = await self.dump(key)
-            if isinstance(content, dict | list):
-                result[key] = citizen_id in content or external in content
-        return {key: True for key, present in result.items() if present}
+        for key in await self.member_keys():  # a membership test per key: never a whole list or set read
+            kind = await self._redis.type(key)
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            for member in (citizen_id, external):
+                if kind == "set":
+                    present = bool(await self._redis.sismember(key, member))
+                elif kind == "zset":
+                    present = await self._redis.zscore(key, member) is not None
+                elif kind == "hash":
+                    present = bool(await self._redis.hexists(key, member))
+                elif kind == "list":
+                    present = await self._redis.lpos(key, member) is not None
+                else:
+                    present = False
+                if present:
+                    result[key] = True
+        return result
 
     async def petitions_between(self, citizen_id: str, start: float, end: float) -> int:
         """How many petitions the citizen created in ``[start, end)`` (epoch seconds)."""
@@ -116,10 +128,12 @@ class PrivacyRepository:
     async def hit(self, citizen_id: str, window_seconds: int) -> int:
         """Count one update in the citizen's flood window; returns the count so far (O(1))."""
         key = self._keys.flood(citizen_id)
+        # SET NX EX starts the window (with its expiry) only when there is none; INCR keeps the TTL.
+        # Not EXPIRE ... NX: that is Redis 7, and the bot runs on 6.2.
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, nx=True, ex=window_seconds)
             pipe.incr(key)
-            pipe.expire(key, window_seconds, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         return int(count)
 
     async def lock_sweep(self, lease_seconds: int) -> str | None:

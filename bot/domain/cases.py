@@ -18,7 +18,7 @@ from bot.domain.deadlines import DeadlineKind
 from bot.domain.escalation import DeadlineTracker, Notice, lanes_of, next_up, owed
 from bot.domain.routing import RouteDecision, route
 from bot.domain.visible_text import is_visibly_empty
-from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from storage.audit import AuditLog
 from storage.models import Attachment, HistoryEntry, Official, Petition, PetitionStatus, Role, Unit
 from storage.officials import DirectorySettings, OfficialRepository
@@ -26,6 +26,9 @@ from storage.outbox import OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.timers import Timer, TimerRepository
 
+# The longest note (an official's reply, question, resolution, reason; what a citizen adds; a team chat
+# message for the citizen), in UTF-16 units as Telegram counts: with the header around it the message
+# stays under Telegram's 4096. A longer one is refused with its length, never cut.
 NOTE_MAX = 3500
 OPEN = frozenset({PetitionStatus.SUBMITTED, PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS})
 
@@ -146,6 +149,19 @@ def action_owes(
             )
         )
     return entries
+
+
+def note_length(text: str) -> int:
+    """A note's length as Telegram counts it (UTF-16 units: an emoji counts 2)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def checked_note(text: str) -> str:
+    """The note itself; NoteTooLong (with its length) when it is over NOTE_MAX."""
+    length = note_length(text)
+    if length > NOTE_MAX:
+        raise NoteTooLong(length, NOTE_MAX)
+    return text
 
 
 def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
@@ -335,8 +351,8 @@ class CaseService:
         note = None if is_visibly_empty(note) else (note or "").strip()
         if action in NEEDS_NOTE and note is None:
             raise NoteRequired(action)
-        if note is not None and len(note) > NOTE_MAX:
-            note = note[:NOTE_MAX]
+        if note is not None:
+            checked_note(note)
         after = before.model_copy(deep=True)
         now = self._clock.now()
         after.status = next_status(action, before.status)
@@ -479,23 +495,26 @@ class CaseService:
         return petition
 
     async def comment(self, citizen_id: str, ticket: str, comment: str) -> Petition:
-        """Store the citizen's comment on how the case was handled."""
+        """Store the citizen's comment on how the case was handled (NoteTooLong over NOTE_MAX)."""
         if is_visibly_empty(comment):
             raise NoteRequired("comment")
+        checked_note(comment)
 
         def store(petition: Petition, now: datetime) -> list[Notice] | None:
             if petition.verdict is None or petition.verdict.answered_at is None:
                 return None
-            petition.verdict.comment = comment[:NOTE_MAX]
+            petition.verdict.comment = comment
             return []
 
         petition, _notices = await self._citizen_change(citizen_id, ticket, store)
         return petition
 
     async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, tuple[str, ...]]:
-        """ "Not yet": back to the same official with the citizen's reason; the second time, one level up."""
+        """ "Not yet": back to the same official with the citizen's reason; the second time, one level up.
+        NoteTooLong when the reason is over NOTE_MAX."""
         if is_visibly_empty(reason):
             raise NoteRequired("reopen")
+        checked_note(reason)
         officials = await self.officials_by_id()
         tracker = self.tracker
         if tracker is None:
@@ -515,16 +534,14 @@ class CaseService:
                     actor="citizen",
                     action="reopened",
                     status=PetitionStatus.IN_PROGRESS,
-                    note=reason[:NOTE_MAX],
+                    note=reason,
                 )
             )
             tracker.plan(petition, now, (DeadlineKind.RESOLVE,))
-            notices = [Notice("reopened", petition.id, petition.assignee_id, {"reason": reason[:NOTE_MAX]})]
+            notices = [Notice("reopened", petition.id, petition.assignee_id, {"reason": reason})]
             supervisor = next_up(petition.assignee_id, officials)
             if supervisor is not None:
-                notices.append(
-                    Notice("reopened_supervisor", petition.id, supervisor, {"reason": reason[:NOTE_MAX]})
-                )
+                notices.append(Notice("reopened_supervisor", petition.id, supervisor, {"reason": reason}))
             if petition.reopen_count >= 2:
                 notices += tracker.escalate_now(petition, now, officials, reason="reopened")
             return notices
@@ -555,6 +572,7 @@ class CaseService:
         copied, else the note as text) by the outbox; returns the petition and the outbox lanes."""
         if is_visibly_empty(note):
             raise NoteRequired("team_message")
+        checked_note(note)
         for _attempt in range(3):
             before = await self.get(ticket)
             after = before.model_copy(deep=True)
@@ -564,7 +582,7 @@ class CaseService:
                     at=now,
                     actor=actor_ref,
                     action="internal_note" if internal else "replied",
-                    note=note[:NOTE_MAX],
+                    note=note,
                     internal=internal,
                 )
             )
@@ -603,6 +621,7 @@ class CaseService:
         the outbox lanes."""
         if is_visibly_empty(note):
             raise NoteRequired("citizen_info")
+        checked_note(note)
         for _attempt in range(3):
             before = await self._petitions.get(ticket)
             if before is None or before.citizen_id != citizen_id:
@@ -611,9 +630,7 @@ class CaseService:
                 raise StaleAction(ticket)
             after = before.model_copy(deep=True)
             now = self._clock.now()
-            after.history.append(
-                HistoryEntry(at=now, actor="citizen", action="citizen_info", note=note[:NOTE_MAX])
-            )
+            after.history.append(HistoryEntry(at=now, actor="citizen", action="citizen_info", note=note))
             after.updated_at = now
             after.version = before.version + 1
             entries = []

@@ -1,7 +1,8 @@
 """Subscriptions to announcements: a separate, optional consent (ConsentPurpose.ANNOUNCEMENTS).
 
 Subscribing needs that consent; giving it from /subscribe records a new consent decision (the other
-purposes unchanged). Withdrawing it removes every subscription.
+purposes unchanged). Any decision without it (/start's form, /privacy's withdrawal) ends every
+subscription in the transaction that records it (``CitizenRepository.save_with_consent``).
 """
 
 from __future__ import annotations
@@ -65,11 +66,6 @@ class SubscriptionService:
     async def of(self, telegram_id: int) -> list[str]:
         """Current subscriptions."""
         return await self.repo.of(telegram_id)
-
-    async def after_consent(self, citizen: Citizen) -> None:
-        """Withdrawn consent to announcements ends every subscription."""
-        if not has_announcement_consent(citizen):
-            await self.repo.remove(int(citizen.external_id))
 
     async def should_offer(self, citizen: Citizen, locality_code: str) -> bool:
         """True once per citizen (recorded in Redis), unless they already get that locality's news."""

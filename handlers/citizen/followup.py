@@ -9,9 +9,9 @@ from telegram import Message, Update
 
 from bot.domain.cases import Relay
 from bot.domain.visible_text import is_visibly_empty
-from bot.errors import NotAllowed, NoteRequired, StaleAction
+from bot.errors import NotAllowed, NoteRequired, NoteTooLong, StaleAction
 from handlers.citizen import views
-from handlers.common import Turn, esc, send
+from handlers.common import Turn, esc, length_limit, send, too_long
 from storage.models import Attachment, CaseInput, Petition
 
 TICKET = re.compile(r"\b[A-Z]{1,6}-\d{4}-\d{6}\b")
@@ -36,7 +36,9 @@ async def ask_for_info(update: Update, turn: Turn, petition: Petition) -> None:
         turn._(
             "➕ Send the information to add to {ticket}: a text, photo, document, voice message "
             "or location. /cancel to stop."
-        ).format(ticket=esc(petition.id)),
+        ).format(ticket=esc(petition.id))
+        + " "
+        + length_limit(turn._),
     )
 
 
@@ -64,6 +66,11 @@ async def relay_info(
                 "voice message or location."
             ),
         )
+        return
+    except NoteTooLong as exc:  # refused before anything is stored or relayed; /my's request still waits
+        turn.session.case_input = pending
+        await turn.save()
+        await send(update, too_long(_, exc))
         return
     except NotAllowed:
         await turn.save()

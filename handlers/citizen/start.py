@@ -114,7 +114,6 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
             show_alert=True,
         )
         return
-    await turn.deps.subscriptions.after_consent(turn.citizen)  # no announcements consent: no subscriptions
     then, dialogue_id = turn.session.after_consent, turn.session.after_consent_dialogue
     turn.session.step = Step.IDLE
     turn.session.after_consent, turn.session.after_consent_dialogue = "menu", None

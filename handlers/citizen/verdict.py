@@ -7,10 +7,10 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.errors import NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from bot.errors import NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import Gettext
 from handlers.citizen import views
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, length_limit, send, too_long
 from storage.models import CaseInput, Petition
 
 COMMENT = "comment"
@@ -67,7 +67,9 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
             )
             await edit_or_send(
                 update,
-                _("Thank you. Anything to add about how it was handled? Type it, or tap «No comment»."),
+                _("Thank you. Anything to add about how it was handled? Type it, or tap «No comment».")
+                + " "
+                + length_limit(_),
                 skip,
             )
         elif data.action == "s":
@@ -100,7 +102,9 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
                 _(
                     "What is still not resolved? Write it in a few words: it goes back to the official, "
                     "and their supervisor is told."
-                ),
+                )
+                + " "
+                + length_limit(_),
             )
         else:
             raise UnknownChoice(data.action)
@@ -132,6 +136,11 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
             if pending.action == COMMENT
             else _("This message shows no text. Please write in a few words what is still not resolved."),
         )
+        return
+    except NoteTooLong as exc:  # nothing stored: the question still waits for a shorter answer
+        turn.session.case_input = pending
+        await turn.save()
+        await send(update, too_long(_, exc))
         return
     except (StaleAction, NotAllowed):
         await turn.save()

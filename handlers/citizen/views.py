@@ -20,7 +20,7 @@ from bot.domain.intake import (
 )
 from bot.domain.petitions import PetitionPage
 from bot.i18n import N_, Gettext
-from handlers.common import Screen, clip_utf16, esc, visible_len
+from handlers.common import Screen, esc, excerpt, visible_len
 from storage.models import (
     AttachmentKind,
     ConsentPurpose,
@@ -562,9 +562,7 @@ def with_description(_: Gettext, text: str, description: str, markup: InlineKeyb
     if visible_len(full) <= TELEGRAM_LIMIT:
         return Screen(full, markup)
     short = text.replace(DESCRIPTION_MARK, "<i>{}</i>".format(_("(in the message above)")))
-    if visible_len(short) > TELEGRAM_LIMIT:
-        short = clip_utf16(short, TELEGRAM_LIMIT - 1)
-    return Screen(short, markup, preface="📝 " + esc(description))
+    return Screen(short, markup, preface="📝 " + esc(description))  # send() splits a longer screen
 
 
 def _summary_lines(_: Gettext, draft: Draft, directory: Directory) -> list[str]:
@@ -702,8 +700,7 @@ def petition_detail(_: Gettext, petition: Petition, directory: Directory, back_p
         label = _(action) if action else esc(entry.action)
         note = ""
         if entry.note and entry.action not in ("routed",):
-            short = entry.note if len(entry.note) <= 200 else entry.note[:200] + "…"
-            note = f": {esc(short)}"
+            note = f": {esc(excerpt(entry.note, 200))}"
         lines.append(f"• {local_time(entry.at)} — {label}{note}")
     rows = []
     if petition.is_open:

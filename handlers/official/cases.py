@@ -13,12 +13,21 @@ from bot import callbacks
 from bot.context import BotContext
 from bot.domain.cases import Actor, CaseAction, CaseChange, Relay
 from bot.domain.visible_text import is_visibly_empty
-from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
+from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import N_
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import main_menu
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send, send_screen
+from handlers.common import (
+    Turn,
+    begin,
+    close_keyboard,
+    edit_or_send,
+    esc,
+    send,
+    send_screen,
+    too_long,
+)
 from handlers.official import views
 from storage.models import Attachment, CaseInput, Petition
 
@@ -206,6 +215,9 @@ async def complete(
         )
     except NoteRequired:
         await send(update, _("Please write a text: it is required for this action."))
+        return
+    except NoteTooLong as exc:  # the action waits: the official sends a shorter text
+        await send(update, too_long(_, exc))
         return
     except EvidenceRequired:
         pending.note = note

@@ -17,7 +17,7 @@ from handlers.citizen.views import (
     local_time,
     with_description,
 )
-from handlers.common import Screen, esc
+from handlers.common import Screen, esc, excerpt, length_limit
 from storage.models import Draft, Official, Petition, PetitionStatus, Unit
 
 INBOX_PAGE = 6
@@ -175,7 +175,7 @@ def prompt(
     _: Gettext, action: CaseAction, petition: Petition, templates: list[str], target: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Ask for the text that completes an action, offering the unit's saved answers."""
-    text = _(PROMPTS[action]).format(ticket=esc(petition.id), target=esc(target))
+    text = _(PROMPTS[action]).format(ticket=esc(petition.id), target=esc(target)) + " " + length_limit(_)
     rows = []
     if action in (CaseAction.REPLY, CaseAction.RESOLVE, CaseAction.REJECT, CaseAction.ASK_INFO) and templates:
         text += "\n\n" + _("Or pick a saved answer:")
@@ -211,7 +211,7 @@ def transfer_targets(
 
 
 def history(_: Gettext, petition: Petition, officials: dict[str, Official]) -> str:
-    """The case's history for officials (who did what, when)."""
+    """The case's history for officials (who did what, when; each note's beginning)."""
     lines = ["📜 <b>{}</b>".format(esc(petition.id))]
     for entry in petition.history:
         label = HISTORY_LABELS.get(entry.action)
@@ -224,11 +224,9 @@ def history(_: Gettext, petition: Petition, officials: dict[str, Official]) -> s
             target = officials.get(entry.assignee_id)
             line += " → {}".format(esc(target.name if target else entry.assignee_id))
         if entry.note:
-            note = entry.note if len(entry.note) <= 300 else entry.note[:300] + "…"
-            line += f"\n  <i>{esc(note)}</i>"
+            line += f"\n  <i>{esc(excerpt(entry.note, 300))}</i>"
         lines.append(line)
-    text = "\n".join(lines)
-    return text if len(text) <= 3900 else text[:3900] + "…"
+    return "\n".join(lines)  # any length: send() splits it into messages between lines
 
 
 INBOX_FILTERS = (

@@ -2,6 +2,7 @@
 -- KEYS[1]            an index whose size must still be ARGV[4] (the citizen's petitions), or any key
 -- KEYS[2..n+1]       petitions to replace         KEYS[n+2..2n+1] the index to remove each ticket from
 -- next d KEYS        keys deleted whole           next m KEYS     sets/zsets/hashes/lists to remove members from
+--                                                 (in a list the member is replaced by the tombstone '0')
 -- ARGV[1] n   ARGV[2] d   ARGV[3] m   ARGV[4] expected ZCARD of KEYS[1], or -1 (no check)
 -- ARGV[5] k, then k member values to remove (e.g. "tg:123" and "123")
 -- then n triples: ticket, expected version, new petition JSON
@@ -37,7 +38,11 @@ for i = 2 * n + 2 + d, 2 * n + 1 + d + m do
     elseif kind == 'hash' then
       redis.call('HDEL', KEYS[i], ARGV[j])
     elseif kind == 'list' then
-      redis.call('LREM', KEYS[i], 0, ARGV[j])
+      -- Not LREM: a cursor into the list (a running broadcast's) must keep its place. The entry becomes
+      -- the tombstone '0' (storage.keys.ERASED_MEMBER), which readers skip. LPOS: Redis >= 6.0.6.
+      for _, at in ipairs(redis.call('LPOS', KEYS[i], ARGV[j], 'COUNT', 0)) do
+        redis.call('LSET', KEYS[i], at, '0')
+      end
     end
   end
 end

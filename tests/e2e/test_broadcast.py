@@ -11,14 +11,20 @@ from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
+from telegram import Bot
+from telegram.error import TimedOut
 
 from bot.app import BotRuntime
+from bot.broadcaster import Broadcaster
 from bot.context import DEPS_KEY, Deps
-from bot.domain.broadcast import Audience, Broadcast, BroadcastState
+from bot.domain.broadcast import Audience, Broadcast, BroadcastService, BroadcastState
 from bot.domain.clock import ManualClock
+from bot.domain.directory import Directory
 from bot.i18n import Gettext, Translator
 from emulator import BotApiEmulator, RateLimits, ScriptedUser
 from handlers.admin.broadcast import ADMINS_ONLY, ADMINS_ONLY_BUTTON, HEADER, STATE_LABELS
+from storage.audit import AuditLog
+from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
 from storage.keys import Keys
 from storage.models import Citizen
@@ -278,6 +284,82 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     assert cancelled.state == BroadcastState.CANCELLED and delivered == (await service.get(bid)).sent < 300
     actions = [e.action for e in await deps_of(h).audit.entries(actor=f"admin:{ADMIN}")]
     assert actions == ["broadcast.start", "broadcast.pause", "broadcast.resume", "broadcast.cancel"]
+
+
+async def test_the_progress_message_shows_the_real_counts_once_paused_or_cancelled(make: Make) -> None:
+    h = await make(broadcast_rate=100)  # 10 sends between two looks at the state
+    ids = add_subscribers(h, 345_000, 1000)
+    await SubscriptionRepository(h.redis, h.keys).add_many(PROVINCE, ids)
+    service = deps_of(h).broadcasts
+    bid = await service.start(
+        actor_ref=f"admin:{ADMIN}", audience=Audience(), texts=TEXTS, progress_chat_id=ADMIN
+    )
+    admin = ScriptedUser(h.emulator, h.emulator.users[ADMIN])
+    _ = progress_tr(h)
+
+    async def shown_counts_match(state: BroadcastState) -> None:
+        """Once the sends in flight are recorded, the progress message shows exactly the stored counts."""
+        await admin.expect(state_line(h, bid, state))
+        await asyncio.sleep(0.8)  # the sends already begun finish; the progress interval (0.3 s) passes
+        stored = await service.get(bid)
+        assert stored.sent > 0 and stored.remaining > 0
+        counts = _("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
+            sent=stored.sent, failed=stored.failed, blocked=stored.blocked
+        )
+        remaining = _("Remaining: {remaining} of {total}").format(remaining=stored.remaining, total=1000)
+        text = h.emulator.bot_messages(ADMIN)[0].text or ""
+        assert counts in text and remaining in text, (text, stored)
+
+    await h.emulator.wait_for(lambda: sum(len(h.emulator.bot_messages(i)) for i in ids) >= 30, timeout=5)
+    await admin.tap(_("⏸ Pause"))
+    await shown_counts_match(BroadcastState.PAUSED)
+    await admin.tap(_("▶️ Resume"))
+    await admin.expect(state_line(h, bid, BroadcastState.RUNNING))
+    await asyncio.sleep(0.3)
+    await admin.tap(_("⏹ Cancel"))
+    await shown_counts_match(BroadcastState.CANCELLED)
+
+
+async def test_the_sender_survives_a_failing_broadcast_and_a_timed_out_progress_edit(
+    emulator: BotApiEmulator, redis: aioredis.Redis, keys: Keys
+) -> None:
+    ids = list(range(346_000, 346_020))
+    for user_id in ids:
+        emulator.add_user(user_id, f"U{user_id}", started=True)
+    service = BroadcastService(
+        BroadcastRepository(redis, keys),
+        SubscriptionRepository(redis, keys),
+        Directory.default(),
+        ManualClock(datetime.now(UTC)),
+        AuditLog(redis, keys),
+    )
+    bid = await service.start_to(actor_ref="admin:1", recipients=ids, texts=TEXTS, kind="announcement")
+    await redis.sadd(keys.broadcasts_active(), "b0")  # sorts first; its hash is gone: every look fails
+    drawn: list[tuple[str, bool]] = []
+
+    async def progress(broadcast_id: str, final: bool) -> None:
+        drawn.append((broadcast_id, final))
+        if len(drawn) <= 2:
+            raise TimedOut()  # editing the progress message timed out
+
+    bot = Bot(TOKEN, base_url=f"{emulator.url.rstrip('/')}/bot")
+    await bot.initialize()
+    sender = Broadcaster(service, bot, progress, rate=200, interval=0.05)
+    task = asyncio.create_task(sender.run())
+    try:
+        for _attempt in range(200):
+            if (bid, True) in drawn or task.done():  # the final redraw comes after the last outcome
+                break
+            await asyncio.sleep(0.05)
+        assert not task.done(), task.exception()  # still running: the failures were logged and retried
+        done = await service.get(bid)
+        assert done.state == BroadcastState.DONE and done.sent == 20
+        assert [len(emulator.bot_messages(user_id)) for user_id in ids] == [1] * 20
+        assert (bid, True) in drawn
+    finally:
+        sender.stop()
+        await asyncio.wait_for(task, 5)
+        await bot.shutdown()
 
 
 async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -> None:

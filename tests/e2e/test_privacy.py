@@ -96,6 +96,16 @@ async def test_erasure_leaves_no_personal_data_and_keeps_petitions_anonymous(
     assert petition.contact_phone and petition.citizen_id == "tg:770001234567"
     await citizen.send("/new")  # a fresh draft, to be erased too
     await citizen.expect("«Cẩm Lộc»")
+    broadcasts = deps_of(h).broadcasts  # an announcement reached them: its recipient list and outcomes
+    announcement = await broadcasts.start_to(
+        actor_ref="admin:1", recipients=[user.id], texts={"vi": "Thông báo cúp nước"}, kind="announcement"
+    )
+    await citizen.expect("Thông báo cúp nước")
+    for _attempt in range(200):
+        if (await broadcasts.get(announcement)).state == "done":
+            break
+        await asyncio.sleep(0.025)
+    assert await h.redis.hget(h.keys.broadcast_status(announcement), str(user.id)) == "sent"
     secrets_of_citizen = ["770001234567", "Zebulon", "Quixotez", "zq_uniq", "84912345678"]
     assert any(
         s in key or s in value for key, value in await every_key_and_value(h) for s in secrets_of_citizen

@@ -3,8 +3,9 @@ citizen's first petition."""
 
 from __future__ import annotations
 
+from bot.context import DEPS_KEY
 from storage.citizens import CitizenRepository
-from storage.models import ConsentPurpose
+from storage.models import Audience, ConsentPurpose
 from storage.subscriptions import PROVINCE, SubscriptionRepository
 from tests.e2e.conftest import Harness
 from tests.e2e.flows import consent, submit
@@ -70,6 +71,38 @@ async def test_withdrawing_the_consent_ends_every_subscription(harness: Harness)
     await citizen.tap("✅ Continue")
     await citizen.expect("Your choices are saved")
     assert await subs.of(citizen.user.id) == []
+
+
+async def test_withdrawing_the_announcements_consent_in_privacy_ends_every_subscription(
+    harness: Harness,
+) -> None:
+    h, _ = harness, harness.tr("en")
+    citizen = h.citizen(language_code="en")
+    await consent(h, citizen, "en", announcements=True)
+    await citizen.send("/subscribe")
+    await citizen.send("Thanh Sen")
+    await citizen.tap("🔔 Phường Thành Sen")
+    await citizen.expect("Phường Thành Sen")
+    await citizen.tap("🏛 Province-wide announcements")
+    await citizen.tap("✔️ Done")
+    await citizen.expect("Your subscriptions:")
+    subs = SubscriptionRepository(h.redis, h.keys)
+    assert await subs.of(citizen.user.id) == [PROVINCE, THANH_SEN]
+    await citizen.send("/privacy")
+    await citizen.tap(_("↩️ Withdraw consent"))
+    await citizen.tap("↩️ " + _("Send me dialogue schedules and announcements"))
+    await citizen.expect("you will not receive them any more")
+    assert await subs.of(citizen.user.id) == []
+    member = str(citizen.user.id)
+    assert not await h.redis.sismember(h.keys.subscribers_province(), member)
+    assert not await h.redis.sismember(h.keys.subscribers_locality(THANH_SEN), member)
+    # The next announcement, to everyone, does not reach them.
+    assert h.runtime.application is not None
+    deps = h.runtime.application.bot_data[DEPS_KEY]
+    broadcast_id = await deps.broadcasts.start(
+        actor_ref="test", audience=Audience(everyone=True), texts={"en": "Water cut tomorrow"}
+    )
+    assert citizen.user.id not in await deps.broadcasts.repo.recipients(broadcast_id)
 
 
 async def test_the_first_petition_offers_its_locality_once(harness: Harness) -> None:

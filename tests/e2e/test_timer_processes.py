@@ -93,11 +93,11 @@ async def test_timers_fire_once_across_processes_and_sigkill(
         )
 
         clock.write_text(local(7, 17, 1).isoformat())  # the reminder, one working day before
-        await emulator.wait_for(lambda: starting_with(emulator, OFFICER, "⏰") == 1, timeout=10)
+        await emulator.wait_for(lambda: starting_with(emulator, OFFICER, "⏰") == 1, timeout=20)
         bot.send_signal(signal.SIGKILL)  # the polling bot dies; the timers-only process carries on
         await bot.wait()
         clock.write_text(local(8, 17, 1).isoformat())  # the deadline passes: escalation
-        await emulator.wait_for(lambda: starting_with(emulator, CHAIR, "⬆️") == 1, timeout=10)
+        await emulator.wait_for(lambda: starting_with(emulator, CHAIR, "⬆️") == 1, timeout=20)
         bot = await spawn(emulator, redis_url, key_prefix, clock, log, poller=True)
         processes[0] = bot
         await citizen.send("/my")
@@ -109,7 +109,7 @@ async def test_timers_fire_once_across_processes_and_sigkill(
         if held:
             await redis.zadd(keys.outbox_inflight(), dict.fromkeys(held, 0))
         # The reminder and the overdue notice (at least once: the kill may repeat one, never lose one).
-        await emulator.wait_for(lambda: starting_with(emulator, OFFICER, "⏰") >= 2, timeout=10)
+        await emulator.wait_for(lambda: starting_with(emulator, OFFICER, "⏰") >= 2, timeout=20)
         assert starting_with(emulator, CHAIR, "⬆️") == 1
         assert starting_with(emulator, citizen.user.id, "⬆️") == 1
         # A timer the killed process had claimed is still leased to it: expire the lease (instead of

