@@ -95,9 +95,9 @@ def dialogue_card(_: Gettext, dialogue: Dialogue, deps: Deps, taken: int | None 
     if topics:
         lines.append("🗂 {} {}".format(_("Topics:"), esc(", ".join(t.name(_.lang) for t in topics if t))))
     if dialogue.capacity:
-        seats = _("{capacity} seats").format(capacity=dialogue.capacity)
+        seats = _("{capacity} seats").format(capacity=_.number(dialogue.capacity))
         if taken is not None:
-            seats += " · " + _("{left} left").format(left=max(dialogue.capacity - taken, 0))
+            seats += " · " + _("{left} left").format(left=_.number(max(dialogue.capacity - taken, 0)))
         lines.append("👥 " + seats)
     if dialogue.status == DialogueStatus.CANCELLED:
         lines.append("❌ " + _("Cancelled"))
@@ -667,7 +667,7 @@ async def _runner_button(update: Update, turn: Turn, data: callbacks.Callback) -
         await send(
             update,
             _("❌ «{title}» is cancelled; {count} people were told.").format(
-                title=esc(after.title), count=count
+                title=esc(after.title), count=_.number(count)
             ),
         )
     elif data.action == "held":
@@ -870,7 +870,7 @@ async def _reschedule(update: Update, turn: Turn, dialogue_id: str, when: Any) -
     await send(
         update,
         _("🕒 «{title}» now starts on {when}; {count} people were told.").format(
-            title=esc(after.title), when=local_time(after.starts_at), count=count
+            title=esc(after.title), when=local_time(after.starts_at), count=_.number(count)
         ),
     )
 

@@ -178,7 +178,7 @@ async def on_awaited_text(update: Update, turn: Turn, text: str) -> bool:
             update,
             _(
                 "This announcement is too long: at most {limit} characters with the header. Please shorten it."
-            ).format(limit=TELEGRAM_TEXT_LIMIT - (longest - visible_len(esc(text)))),
+            ).format(limit=_.number(TELEGRAM_TEXT_LIMIT - (longest - visible_len(esc(text))))),
         )
         return True
     draft.text = text
@@ -279,7 +279,7 @@ async def _confirm(update: Update, turn: Turn, actor_ref: str, draft: BroadcastD
     await close_keyboard(
         update,
         turn._("📢 Announcement {id} started: {total} recipients. Progress follows.").format(
-            id=broadcast_id, total=broadcast.total
+            id=broadcast_id, total=turn._.number(broadcast.total)
         ),
     )
 
@@ -312,7 +312,7 @@ def format_eta(_: Gettext, seconds: float) -> str:
         return _("about {n} s").format(n=max(1, round(seconds)))
     if seconds < 3600:
         return _("about {n} min").format(n=round(seconds / 60))
-    return _("about {n} h").format(n=round(seconds / 3600, 1))
+    return _("about {n} h").format(n=_.decimal(seconds / 3600, 1))
 
 
 def progress_screen(_: Gettext, broadcast: Broadcast, rate: float) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -320,9 +320,13 @@ def progress_screen(_: Gettext, broadcast: Broadcast, rate: float) -> tuple[str,
     lines = [
         _("📢 Broadcast {id}: {state}").format(id=broadcast.id, state=_(STATE_LABELS[broadcast.state])),
         _("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
-            sent=broadcast.sent, failed=broadcast.failed, blocked=broadcast.blocked
+            sent=_.number(broadcast.sent),
+            failed=_.number(broadcast.failed),
+            blocked=_.number(broadcast.blocked),
         ),
-        _("Remaining: {remaining} of {total}").format(remaining=broadcast.remaining, total=broadcast.total),
+        _("Remaining: {remaining} of {total}").format(
+            remaining=_.number(broadcast.remaining), total=_.number(broadcast.total)
+        ),
     ]
     if broadcast.state == BroadcastState.RUNNING and broadcast.remaining:
         lines.append(_("Time left: {eta}").format(eta=format_eta(_, broadcast.remaining / rate)))

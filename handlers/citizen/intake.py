@@ -405,9 +405,9 @@ async def _set_description(update: Update, turn: Turn, text: str) -> None:
         ).format(length=exc.length, minimum=exc.minimum)
     except DescriptionTooLong as exc:
         message = _(
-            "That is too long ({length} characters; at most {maximum:,}). Please shorten it and send "
+            "That is too long ({length} characters; at most {maximum}). Please shorten it and send "
             "it again — your other answers are kept."
-        ).format(length=f"{exc.length:,}", maximum=exc.maximum)
+        ).format(length=_.number(exc.length), maximum=_.number(exc.maximum))
     else:
         await turn.save()
         await send(update, _("📝 Description saved ✓"))

@@ -452,7 +452,7 @@ def description_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str,
         _(
             "Describe the problem in your own words: what happened, where exactly, since when. "
             "Between {min} and {max} characters."
-        ).format(min=DESCRIPTION_MIN, max=f"{DESCRIPTION_MAX:,}"),
+        ).format(min=_.number(DESCRIPTION_MIN), max=_.number(DESCRIPTION_MAX)),
         _(
             "🔒 Please do not send ID card numbers, health records or other sensitive data that are not needed."
         ),

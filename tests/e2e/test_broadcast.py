@@ -141,7 +141,7 @@ async def test_five_thousand_subscribers_each_get_it_exactly_once_with_no_429(ma
     await h.emulator.wait_for(lambda: finished in (h.emulator.bot_messages(ADMIN)[-1].text or ""))
     progress = h.emulator.bot_messages(ADMIN)
     sent = progress_tr(h)("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
-        sent=5000, failed=0, blocked=0
+        sent=progress_tr(h).number(5000), failed=0, blocked=0
     )
     assert len(progress) == 1 and sent in (progress[0].text or "")  # one message, edited
     entries = await deps_of(h).audit.entries()

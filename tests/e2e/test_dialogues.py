@@ -56,7 +56,7 @@ def count(h: Harness, user: ScriptedUser, text: str) -> int:
 def reminder_mark(h: Harness, lang: str = "vi") -> str:
     """How every dialogue reminder begins in ``lang`` ("🔔 Reminder: " in English), to count them."""
     _ = h.tr(lang)
-    [mark] = {_(text).split("«")[0] for text in REMINDER_TEXTS.values()}
+    [mark] = {_(text).split("{title}")[0].rstrip("«“") for text in REMINDER_TEXTS.values()}
     assert mark.startswith("🔔") and len(mark) > 3, mark
     return mark
 
@@ -131,9 +131,10 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
         lambda: any(b.text == "✅ Đất đai" for b in admin.last_bot_message.iter_buttons())
     )
     await admin.tap(_("☑️ Done"))
-    await admin.send("2")
+    await admin.send("1200")
     await admin.expect(_("👁 Preview — citizens will see exactly this:"))
     preview = await admin.expect("Nguyễn Văn A")
+    assert _("{capacity} seats").format(capacity="1.200") in (preview.text or "")  # Vietnamese grouping
     assert "&lt;Thành Sen&gt;" not in (preview.text or "") and "<Thành Sen>" in (preview.text or "")
     assert "10/12/2026 08:00" in (preview.text or "") and THANH_SEN in (preview.text or "")
     assert await h.redis.zcard(h.keys.dialogues_by_time()) == 0  # nothing stored before publishing
@@ -141,7 +142,7 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
     await admin.tap(_("📣 Publish"))
     await admin.expect("#1")
     dialogue = await stored(h, "1")
-    assert dialogue.status == DialogueStatus.PUBLISHED and dialogue.capacity == 2
+    assert dialogue.status == DialogueStatus.PUBLISHED and dialogue.capacity == 1200
     assert dialogue.starts_at == datetime(2026, 12, 10, 8, tzinfo=UTC) - LOCAL
     assert dialogue.localities == [thanh_sen(h)] and dialogue.topics == ["land"]
     timers = [t.member for t, _due in await deps.timers.pending()]
