@@ -16,6 +16,7 @@ from storage.models import Citizen, Session
 
 CHANNEL = "tg"
 TELEGRAM_TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 

@@ -39,16 +39,17 @@ async def send_attachments(
     if not chat_id:
         return  # an erased citizen (see citizen_chat)
     for attachment in attachments:
+        caption = esc(attachment.caption) if attachment.caption else None  # the sender's words, escaped
         if attachment.kind == AttachmentKind.PHOTO and attachment.file_id:
-            await bot.send_photo(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_photo(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.DOCUMENT and attachment.file_id:
-            await bot.send_document(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_document(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.VOICE and attachment.file_id:
-            await bot.send_voice(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_voice(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.AUDIO and attachment.file_id:
-            await bot.send_audio(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_audio(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.VIDEO and attachment.file_id:
-            await bot.send_video(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_video(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.LOCATION and attachment.latitude is not None:
             await bot.send_location(
                 chat_id, attachment.latitude, attachment.longitude or 0.0, message_thread_id=thread_id

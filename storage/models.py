@@ -88,6 +88,7 @@ class Attachment(Stored):
     file_size: int | None = None
     latitude: float | None = None
     longitude: float | None = None
+    caption: str | None = None  # what the sender wrote under it, as typed (escape before sending)
 
 
 class Draft(Stored):

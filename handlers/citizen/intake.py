@@ -430,6 +430,7 @@ async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment,
             await _set_description(update, turn, caption)
             return
         session.step = Step.ATTACHMENTS
+        attachment.caption = None  # it became the description
     try:
         count = intake.add_attachment(session, attachment)
     except TooManyAttachments as exc:

@@ -20,7 +20,7 @@ from handlers.citizen.intake import (
 )
 from handlers.citizen.my import on_my
 from handlers.citizen.start import ask_consent, on_help, on_language
-from handlers.common import Turn, begin, send
+from handlers.common import CAPTION_LIMIT, Turn, begin, clip_utf16, send
 from handlers.official.cases import on_official_input
 from storage.models import Attachment, AttachmentKind, Step
 
@@ -119,7 +119,15 @@ async def _idle_guidance(update: Update, turn: Turn) -> None:
 
 
 def attachment_of(message: Message) -> Attachment | None:
-    """The evidence a message carries, as a stored Attachment (file ids only, nothing downloaded)."""
+    """The evidence a message carries, as a stored Attachment (file ids only, nothing downloaded), with
+    its caption."""
+    attachment = _file_of(message)
+    if attachment is not None and message.caption:
+        attachment.caption = clip_utf16(message.caption, CAPTION_LIMIT)
+    return attachment
+
+
+def _file_of(message: Message) -> Attachment | None:
     if message.photo:
         photo = message.photo[-1]  # the largest size
         return Attachment(

@@ -184,6 +184,8 @@ async def complete(
         note = pending.note  # the evidence after the note
     if note is None and attachments and message is not None and message.caption:
         note = message.caption
+        for attachment in attachments:
+            attachment.caption = None  # it is the note, told to the citizen once
     if note is None and attachments and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         note = f"[{attachments[0].kind.value}]"
     try:

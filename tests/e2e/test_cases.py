@@ -11,7 +11,7 @@ from bot.domain.cases import CaseAction
 from storage.models import Petition, PetitionStatus
 from storage.officials import OfficialRepository
 from tests.e2e.conftest import Harness, Staff
-from tests.e2e.flows import consent, stored_petition, submit
+from tests.e2e.flows import consent, new_petition, stored_petition, submit, this_year
 
 
 async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harness, staff: Staff) -> None:
@@ -97,6 +97,39 @@ async def test_resolution_needs_evidence_where_configured(harness: Harness, staf
     )
     stored = await stored_petition(h, ticket)
     assert stored.status == PetitionStatus.RESOLVED and len(stored.resolution_attachments) == 1
+
+
+async def test_photo_captions_reach_the_other_side_both_ways(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = await new_petition(h, "vi")
+    await citizen.send("Thành Sen")
+    await citizen.tap("Phường Thành Sen")
+    await citizen.tap("Xây dựng, trật tự đô thị")
+    await citizen.tap(_("Report a problem"))
+    await citizen.send("Công trình xây lấn ra vỉa hè trước nhà số 12.")
+    await citizen.send_photo(caption="Góc nhìn từ đầu ngõ <12> & vỉa hè")
+    await citizen.expect(_("📎 Received ({count} of {max}). Send more, or tap Done.").format(count=1, max=10))
+    await citizen.tap(_("✅ Done ({count} attached)").format(count=1))
+    await citizen.tap_reply(_("🙈 Stay anonymous"))
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect(f"HT-{this_year()}-")
+    ticket = next(w.strip(".,") for w in receipt.text.split() if w.startswith("HT-"))
+    stored = await stored_petition(h, ticket)
+    assert stored.attachments[0].caption == "Góc nhìn từ đầu ngõ <12> & vỉa hè"
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    photo = await officer.expect("Góc nhìn từ đầu ngõ <12> & vỉa hè")  # escaped when sent, shown as typed
+    assert photo.kind == "photo"
+
+    await officer.tap(_("✅ Accept"))
+    await officer.tap(_("✔️ Resolve"))
+    await officer.send("Đã tháo dỡ phần lấn chiếm vỉa hè.")
+    await officer.expect("📸")
+    await officer.send_photo(caption="Vỉa hè sau khi tháo dỡ, chụp 25/11")
+    evidence = await citizen.expect("Vỉa hè sau khi tháo dỡ, chụp 25/11")
+    assert evidence.kind == "photo"
+    resolved = await stored_petition(h, ticket)
+    assert resolved.resolution_attachments[0].caption == "Vỉa hè sau khi tháo dỡ, chụp 25/11"
 
 
 async def test_transfer_moves_the_case_and_old_buttons_go_stale(harness: Harness, staff: Staff) -> None:
