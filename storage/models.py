@@ -100,6 +100,7 @@ class Draft(Stored):
     category: str | None = None
     type: str | None = None
     description: str | None = None
+    kept_text: str | None = None  # typed at the main menu: offered as the description at that step
     attachments: list[Attachment] = Field(default_factory=list)
     attachments_done: bool = False
     contact_decided: bool = False

@@ -55,7 +55,7 @@ async def prompt_current_step(update: Update, turn: Turn) -> None:
         else:
             await send(update, *views.type_prompt(_, draft, session))
     elif session.step == Step.DESCRIPTION:
-        await send(update, *views.description_prompt(_, draft, session))
+        await send_screen(update, views.description_prompt(_, draft, session))
     elif session.step == Step.ATTACHMENTS:
         await send(update, *views.attachments_prompt(_, draft, session))
     elif session.step == Step.CONTACT:
@@ -73,8 +73,48 @@ async def start_or_resume(update: Update, turn: Turn) -> None:
         await turn.save()
         await send(update, *views.resume_offer(turn._, turn.session.draft))
         return
-    intake.start_draft(turn.session)
+    if turn.session.draft is not None and turn.session.draft.kept_text is not None:
+        intake.resume(turn.session)  # a draft begun with a message typed at the main menu
+    else:
+        intake.start_draft(turn.session)
     await turn.save()
+    await prompt_current_step(update, turn)
+
+
+async def start_with_text(update: Update, turn: Turn, text: str) -> None:
+    """A message typed at the main menu begins a petition: it waits as the description draft while the
+    citizen chooses the place, topic and kind (after consent, when not given yet)."""
+    _ = turn._
+    intake = turn.deps.intake
+    unfinished = intake.has_unfinished_draft(turn.session)
+    intake.keep_text(turn.session, text)
+    if not has_petition_consent(turn.citizen):
+        from handlers.citizen.start import ask_consent
+
+        await send(
+            update,
+            _(
+                "📝 I kept your message to start a petition with it. Before you send a petition, please read "
+                "and answer the consent request."
+            ),
+        )
+        await ask_consent(update, turn, then="new")
+        return
+    if unfinished:
+        await start_or_resume(update, turn)  # continue the other draft, or start again with this text
+        return
+    if await _over_daily_limit(update, turn):
+        return
+    intake.resume(turn.session)
+    await turn.save()
+    await send(
+        update,
+        _(
+            "📝 I kept your message as the description of a new petition. First, a few short questions: "
+            "where, what about, and what kind of petition."
+        ),
+        views.main_menu(_),
+    )
     await prompt_current_step(update, turn)
 
 
@@ -167,8 +207,10 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         draft = intake.check_tag(session, tag)
         if action == "rs":
             intake.resume(session)
+            if draft.description is not None:
+                draft.kept_text = None  # the continued petition is already described
         elif action == "rn":
-            intake.start_draft(session)
+            intake.start_draft(session, kept_text=draft.kept_text)
         elif action == "cx":
             await query.answer()
             await close_keyboard(update)
@@ -204,6 +246,14 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await edit_or_send(update, *views.type_prompt(_, draft, session))
             return
+        elif action == "dk":
+            intake.check_tag(session, tag, Step.DESCRIPTION)
+            try:
+                intake.keep_description(session)
+            except (DescriptionEmpty, DescriptionTooShort, DescriptionTooLong):
+                await query.answer()
+                await _set_description(update, turn, draft.kept_text or "")
+                return
         elif action == "ad":
             intake.check_tag(session, tag, Step.ATTACHMENTS)
             intake.finish_attachments(session)
@@ -266,6 +316,8 @@ def _choice_echo(turn: Turn, action: str, arg: str) -> str | None:
         return f"🗂 {esc(category.name(_.lang))} ✓" if category else None
     if action in ("ty", "tf"):
         return f"📌 {_(views.TYPE_LABELS[PetitionType(arg)])} ✓"
+    if action == "dk":
+        return _("📝 Description saved ✓")
     if action == "ad":
         draft = turn.session.draft
         count = len(draft.attachments) if draft else 0

@@ -17,6 +17,7 @@ from handlers.citizen.intake import (
     on_step_contact,
     on_step_text,
     prompt_current_step,
+    start_with_text,
 )
 from handlers.citizen.my import on_my
 from handlers.citizen.start import ask_consent, on_help, on_language
@@ -100,12 +101,18 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif turn.session.step == Step.IDLE and await awaited_text(update, turn, message.text):
         return  # a /subscribe place name or a /broadcast text
     elif turn.session.step == Step.IDLE or turn.session.draft is None:
-        await _idle_guidance(update, turn)
+        await _idle_text(update, turn, message.text)
     else:
         await on_step_text(update, turn, message.text)
 
 
-async def _idle_guidance(update: Update, turn: Turn) -> None:
+async def _idle_text(update: Update, turn: Turn, text: str) -> None:
+    """Text at the main menu: long enough to describe something, it begins a petition (officials get
+    the guidance instead: their chat is for cases)."""
+    user_id = update.effective_user.id if update.effective_user else 0
+    if turn.deps.intake.could_describe(text) and not (await turn.deps.cases.actor(user_id)).is_staff:
+        await start_with_text(update, turn, text)
+        return
     _ = turn._
     if not has_petition_consent(turn.citizen):
         await send(update, _("Welcome! Send /start to begin."))

@@ -292,10 +292,16 @@ def _tail_rows(_: Gettext, draft: Draft, session: Session) -> list[list[InlineKe
 
 
 def resume_offer(_: Gettext, draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
-    """Offered on /new when an unfinished draft exists."""
-    text = _("You have an unfinished petition started on {when}. Continue it or start a new one?").format(
-        when=local_time(draft.started_at)
-    )
+    """Offered on /new (or on a message typed at the main menu) when an unfinished draft exists."""
+    if draft.kept_text is not None:
+        text = _(
+            "You have an unfinished petition started on {when}. Continue it, or start a new petition with "
+            "the message you just sent?"
+        ).format(when=local_time(draft.started_at))
+    else:
+        text = _("You have an unfinished petition started on {when}. Continue it or start a new one?").format(
+            when=local_time(draft.started_at)
+        )
     markup = InlineKeyboardMarkup(
         [
             [button(_("▶️ Continue"), _intake(draft, "rs"))],
@@ -445,8 +451,20 @@ def formal_notice(_: Gettext, draft: Draft, petition_type: PetitionType) -> tupl
     return text, markup
 
 
-def description_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, InlineKeyboardMarkup]:
-    """Ask for the description."""
+def description_prompt(_: Gettext, draft: Draft, session: Session) -> Screen:
+    """Ask for the description; offer the text kept from the main menu, if any."""
+    if draft.kept_text is not None:
+        text = "<b>{}</b>\n{}\n{}\n\n{}".format(
+            step_header(_, Step.DESCRIPTION),
+            _("Earlier you wrote:"),
+            DESCRIPTION_MARK,
+            _(
+                "Keep it as the description, or type a new one: what happened, where exactly, since when. "
+                "Between {min} and {max} characters."
+            ).format(min=_.number(DESCRIPTION_MIN), max=_.number(DESCRIPTION_MAX)),
+        )
+        rows = [[button(_("✅ Keep this text"), _intake(draft, "dk"))], *_tail_rows(_, draft, session)]
+        return with_description(_, text, draft.kept_text, InlineKeyboardMarkup(rows))
     text = "<b>{}</b>\n{}\n\n{}".format(
         step_header(_, Step.DESCRIPTION),
         _(
@@ -457,7 +475,7 @@ def description_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str,
             "🔒 Please do not send ID card numbers, health records or other sensitive data that are not needed."
         ),
     )
-    return text, InlineKeyboardMarkup(_tail_rows(_, draft, session))
+    return Screen(text, InlineKeyboardMarkup(_tail_rows(_, draft, session)))
 
 
 def attachments_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, InlineKeyboardMarkup]:
