@@ -149,6 +149,7 @@ class Session(Stored):
     after_consent: Literal["new", "menu"] = "menu"
     pending_type: str | None = None
     case_input: CaseInput | None = None
+    locality_query: str | None = None  # the place name typed last, to page through its matches
     updated_at: datetime
 
 

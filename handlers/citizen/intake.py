@@ -37,6 +37,9 @@ from storage.models import Attachment, Step
 
 log = get_logger(__name__)
 
+LOCALITY_MATCHES_MAX = 200  # every match of a typed name, shown a page at a time
+LOCALITY_QUERY_MAX = 200
+
 
 async def prompt_current_step(update: Update, turn: Turn) -> None:
     """Send the prompt of the step the citizen is at (used to resume after anything)."""
@@ -223,6 +226,18 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             await turn.save()
             await edit_or_send(update, *views.locality_page(_, draft, session, turn.deps.directory, page))
             return
+        elif action == "lq":
+            intake.check_tag(session, tag, Step.LOCALITY)
+            if session.locality_query is None:
+                raise StaleAction("no search")
+            await query.answer()
+            search = turn.deps.directory.search_localities(session.locality_query, limit=LOCALITY_MATCHES_MAX)
+            page = int(arg) if arg.isdigit() else 0
+            await turn.save()
+            await edit_or_send(
+                update, *views.locality_results(_, draft, session, search, turn.deps.directory, page)
+            )
+            return
         elif action == "lc":
             intake.check_tag(session, tag, Step.LOCALITY)
             intake.set_locality(session, arg)
@@ -397,7 +412,8 @@ async def on_step_text(update: Update, turn: Turn, text: str) -> None:
     draft = session.draft
     assert draft is not None
     if session.step == Step.LOCALITY:
-        search = turn.deps.directory.search_localities(text)
+        search = turn.deps.directory.search_localities(text, limit=LOCALITY_MATCHES_MAX)
+        session.locality_query = text[:LOCALITY_QUERY_MAX]  # for the pages of the matches
         await turn.save()
         await send(update, *views.locality_results(_, draft, session, search, turn.deps.directory))
         return

@@ -332,10 +332,39 @@ def locality_label(_: Gettext, locality: Locality) -> str:
     return locality.name
 
 
+def _mid_sentence(_: Gettext, name: str) -> str:
+    """A unit's name inside a Vietnamese sentence starts in lower case ("huyện Thạch Hà")."""
+    return name[:1].lower() + name[1:] if _.lang == "vi" else name
+
+
+def merge_notes(_: Gettext, search: LocalitySearch) -> list[str]:
+    """Why a match is listed: a former commune merged into it, or it lies in a former district."""
+    notes: list[str] = []
+    merged: dict[str, list[str]] = {}
+    districts: dict[str, list[str]] = {}
+    for match in search.matches:
+        if match.via is not None and search.split is None:
+            merged.setdefault(match.via.name, []).append(match.locality.name)
+        elif match.via_district:
+            districts.setdefault(match.via_district, []).append(match.locality.name)
+    for old, new in merged.items():
+        notes.append(
+            "• " + _("The former {old} is now part of {new}.").format(old=esc(old), new=esc(", ".join(new)))
+        )
+    for district, names in districts.items():
+        notes.append(
+            "• "
+            + _(
+                "Districts were abolished on 1 July 2025; the territory of the former {district} is now in: {names}."
+            ).format(district=esc(_mid_sentence(_, district)), names=esc(", ".join(names)))
+        )
+    return notes
+
+
 def locality_results(
-    _: Gettext, draft: Draft, session: Session, search: LocalitySearch, directory: Directory
+    _: Gettext, draft: Draft, session: Session, search: LocalitySearch, directory: Directory, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The matches of a typed locality name."""
+    """The matches of a typed locality name, a page at a time, with why each is listed."""
     rows: list[list[InlineKeyboardButton]] = []
     if search.split is not None:
         names = ", ".join(esc(m.locality.name) for m in search.matches)
@@ -349,11 +378,28 @@ def locality_results(
         ).format(query=esc(search.query if len(search.query) <= 80 else search.query[:80] + "…"))
     else:
         text = _("Which one do you mean? Tap it, or type another name.")
-    for match in search.matches:
+    notes = merge_notes(_, search)
+    if notes:
+        text += "\n\n" + "\n".join(notes)
+    page_count = max(1, -(-len(search.matches) // LOCALITIES_PER_PAGE))
+    page = min(max(page, 0), page_count - 1)
+    shown = search.matches[page * LOCALITIES_PER_PAGE : (page + 1) * LOCALITIES_PER_PAGE]
+    for match in shown:
         label = match.locality.name
         if match.via is not None and search.split is None:
             label = _("{new} (formerly {old})").format(new=match.locality.name, old=match.via.name)
         rows.append([button(label, _intake(draft, "lc", match.locality.code))])
+    if page_count > 1:
+        text += "\n\n" + _("{count} matches, page {page} of {pages}.").format(
+            count=_.number(len(search.matches)), page=page + 1, pages=page_count
+        )
+        nav = []
+        if page > 0:
+            nav.append(button("◀️", _intake(draft, "lq", page - 1)))
+        nav.append(button(f"{page + 1}/{page_count}", _intake(draft, "lq", page)))
+        if page < page_count - 1:
+            nav.append(button("▶️", _intake(draft, "lq", page + 1)))
+        rows.append(nav)
     rows.append([button(_("📋 Browse all communes and wards"), _intake(draft, "lp", 0))])
     rows += _tail_rows(_, draft, session)
     return text, InlineKeyboardMarkup(rows)

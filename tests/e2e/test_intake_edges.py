@@ -147,6 +147,38 @@ async def test_old_and_split_commune_names(harness: Harness) -> None:
     assert any(b.text == "2/9" for b in page.iter_buttons())
 
 
+async def test_every_match_is_shown_a_page_at_a_time_with_why_it_is_listed(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = await new_petition(h, "vi")
+    await citizen.send("ky anh")  # 11 matches: the commune, and the communes of two former districts
+    first = await citizen.expect(
+        _("{count} matches, page {page} of {pages}.").format(count=11, page=1, pages=2)
+    )
+    note = _(
+        "Districts were abolished on 1 July 2025; the territory of the former {district} is now in: {names}."
+    )
+    assert note.split("{district}")[0] in (first.text or "") and "huyện Kỳ Anh" in (first.text or "")
+    shown = [b.text for b in first.iter_buttons() if b.callback_data and ":lc:" in b.callback_data]
+    assert len(shown) == 8
+    for button in first.iter_buttons():
+        assert len((button.callback_data or "").encode()) <= 64
+    await citizen.tap("▶️")
+    await h.emulator.wait_for(lambda: any(b.text == "2/2" for b in citizen.last_bot_message.iter_buttons()))
+    second = [b.text for b in citizen.last_bot_message.iter_buttons() if ":lc:" in (b.callback_data or "")]
+    assert len(second) == 3 and not set(second) & set(shown)
+    assert {"Phường Hoành Sơn", "Phường Vũng Áng"} <= set(second)  # of the former Thị xã Kỳ Anh
+    await citizen.tap("Phường Vũng Áng")
+    await citizen.expect(_("What is it about?"))
+
+    await citizen.send("/cancel")
+    await citizen.send("/new")
+    await citizen.send("Cẩm Lộc")
+    merged = await citizen.expect(_("Which one do you mean? Tap it, or type another name."))
+    assert _("The former {old} is now part of {new}.").format(old="Xã Cẩm Lộc", new="Xã Cẩm Trung") in (
+        merged.text or ""
+    )
+
+
 async def test_urgent_category_shows_emergency_numbers_first(harness: Harness) -> None:
     h, _ = harness, harness.tr("en")
     citizen = await new_petition(h, "en")
