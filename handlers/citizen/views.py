@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from bot import callbacks
 from bot.domain.citizens import CONSENT_TEXT_VERSION
+from bot.domain.deadlines import DeadlineKind, Duration, DurationUnit
 from bot.domain.directory import Directory, Locality, LocalitySearch, PetitionType
 from bot.domain.intake import (
     ATTACHMENTS_MAX,
@@ -25,6 +27,7 @@ from storage.models import (
     AttachmentKind,
     ConsentPurpose,
     ConsentRecord,
+    Deadline,
     Draft,
     Petition,
     PetitionStatus,
@@ -676,17 +679,66 @@ def edit_menu(_: Gettext, draft: Draft, directory: Directory) -> Screen:
     return with_description(_, text, draft.description or "", InlineKeyboardMarkup(rows))
 
 
-def submitted_text(_: Gettext, ticket: str, locality: Locality | None) -> str:
-    """The receipt: ticket number and what happens next, in plain words."""
+DURATION_WORDS = {
+    DurationUnit.WORKING_DAYS: (N_("{n} working day"), N_("{n} working days")),
+    DurationUnit.WORKING_HOURS: (N_("{n} working hour"), N_("{n} working hours")),
+    DurationUnit.DAYS: (N_("{n} day"), N_("{n} days")),
+}
+
+
+def duration_text(_: Gettext, duration: Duration) -> str:
+    """ "7 working days", "4 working hours", "30 days" in the reader's language."""
+    value, unit = duration.label_parts()
+    one, many = DURATION_WORDS[unit]
+    number = _.number(value) if float(value).is_integer() else _.decimal(value, 1)
+    return _(one if value == 1 else many).format(n=number)
+
+
+def _deadline_words(_: Gettext, duration: Duration | None, deadline: Deadline | None) -> str | None:
+    """ "within 7 working days (by 14/12/2026 17:00)", or what of it is known."""
+    due = _("by {due}").format(due=local_time(deadline.due_at)) if deadline is not None else None
+    if duration is None:
+        return due
+    within = _("within {duration}").format(duration=duration_text(_, duration))
+    return f"{within} ({due})" if due else within
+
+
+def submitted_text(
+    _: Gettext,
+    ticket: str,
+    locality: Locality | None,
+    durations: Mapping[DeadlineKind, Duration] | None = None,
+    deadlines: Mapping[str, Deadline] | None = None,
+) -> str:
+    """The receipt: ticket number and what happens next, in plain words — with the deadlines of this
+    petition's type and category: ``durations`` from ``DeadlinePolicy.durations(...)`` and/or the
+    petition's ``deadlines`` (their due dates)."""
     place = esc(locality.name) if locality else ""
+    durations = durations or {}
+    deadlines = deadlines or {}
+    accept = _deadline_words(_, durations.get(DeadlineKind.ACCEPT), deadlines.get(DeadlineKind.ACCEPT.value))
+    resolve = _deadline_words(
+        _, durations.get(DeadlineKind.RESOLVE), deadlines.get(DeadlineKind.RESOLVE.value)
+    )
+    if accept and resolve:
+        first = _(
+            "1. It goes to the officials responsible for {place}, who should accept it {accept} "
+            "and resolve it {resolve}."
+        ).format(place=place, accept=accept, resolve=resolve)
+    elif accept:
+        first = _(
+            "1. It goes to the officials responsible for {place}, who should accept it {accept}."
+        ).format(place=place, accept=accept)
+    else:
+        first = _("1. It goes to the officials responsible for {place}.").format(place=place)
     return _(
         "✅ <b>Your petition has been sent.</b>\n"
         "Ticket number: <b>{ticket}</b> — keep it for reference.\n\n"
         "What happens next:\n"
-        "1. It goes to the officials responsible for {place}, who should accept it within 1 working day.\n"
+        "{first}\n"
         "2. You will get a message here when it is accepted, answered or resolved.\n"
         "3. /my shows its status at any time."
-    ).format(ticket=esc(ticket), place=place)
+    ).format(ticket=esc(ticket), first=first)
 
 
 # --- my petitions ------------------------------------------------------------------------------
