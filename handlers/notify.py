@@ -236,7 +236,7 @@ async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
                 message = NOTICE_TEXTS["escalated_citizen_reopened"]
             elif notice.kind == "escalated" and unit is None:
                 message = NOTICE_TEXTS["escalated_no_unit"]
-            text = _(message).format(unit=esc(unit.name if unit else ""), what="", **values)
+            text = _(message).format(unit=esc(views.role_in_unit(escalated, unit)), what="", **values)
             await tell_citizen(bot, petition, text)
             continue
         official = officials.get(notice.official_id)

@@ -81,6 +81,19 @@ HISTORY_LABELS = {
 }
 
 
+def role_in_unit(official: Official | None, unit: Unit | None) -> str:
+    """Who an official is, by role rather than by name — "Chủ tịch UBND xã Cẩm Trung": their title,
+    followed by the unit's name unless the title already says it (not escaped)."""
+    if official is None:
+        return unit.name if unit else ""
+    title = official.title.strip()
+    if unit is None or not title:
+        return title or (unit.name if unit else "")
+    if unit.name.casefold() in title.casefold():
+        return title
+    return f"{title}, {unit.name}"
+
+
 def case_callback(action: str, petition: Petition, *extra: str | int) -> str:
     """``o:<action>:<ticket>:<stage>[...]``."""
     return callbacks.build("o", action, petition.id, petition.stage, *extra)

@@ -48,7 +48,8 @@ async def test_reminder_then_escalation_up_the_chain_each_once(harness: Harness,
 
     await tick(h, local(8, 17, 1))  # the deadline passes: overdue, escalated to the chairman
     await chair.expect(ticket)
-    await citizen.expect("⬆️")
+    notice = await citizen.expect("⬆️")
+    assert "Chủ tịch UBND phường Thành Sen" in (notice.text or "")  # the role, not just the same body
     await officer.expect(ticket)
     stored = await stored_petition(h, ticket)
     assert stored.overdue and stored.escalated_to == "ts-ct" and stored.escalation_level == 1
