@@ -27,7 +27,7 @@ from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import STATUS_LABELS, button, local_time, main_menu
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, remember_language, send
 from storage.dialogues import Dialogue, DialogueKind, DialogueStatus
 from storage.models import Petition
 
@@ -586,6 +586,7 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
             await query.answer(_("Sorry, this dialogue is full: every seat is taken."), show_alert=True)
             return
         await query.answer()
+        await remember_language(turn)  # for the reminders
         if new:
             await send(
                 update,
@@ -602,6 +603,7 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
     if data.action == "rem":
         new = await service.remind_me(dialogue_id, _user_id(update))
         await query.answer()
+        await remember_language(turn)
         await send(
             update,
             (

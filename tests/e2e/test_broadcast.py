@@ -84,16 +84,16 @@ def received(h: Harness, user_id: int) -> list[str]:
     return [m.text or "" for m in h.emulator.bot_messages(user_id)]
 
 
-def progress_tr(h: Harness) -> Gettext:
-    """The language of the progress message. The admin (Telegram language "en") never chose a language,
-    and their language_code is only seen in their own turns; the progress message is sent from the
-    broadcast's sender, so it is in the bot's default language (Vietnamese)."""
-    return h.tr(h.settings.default_language)
+def progress_tr(h: Harness, lang: str | None = None) -> Gettext:
+    """The language of the progress message. The admin (Telegram language "en") never chose one with
+    /language: until they write to the bot (or press a button) their language is unknown, so it is the
+    bot's default (Vietnamese); from their first turn on it is remembered, and it is English."""
+    return h.tr(lang or h.settings.default_language)
 
 
-def state_line(h: Harness, broadcast_id: str, state: BroadcastState) -> str:
+def state_line(h: Harness, broadcast_id: str, state: BroadcastState, lang: str | None = None) -> str:
     """The progress message's first line, e.g. "📢 Broadcast <id>: ⏸ Paused", as the admin reads it."""
-    _ = progress_tr(h)
+    _ = progress_tr(h, lang)
     return _("📢 Broadcast {id}: {state}").format(id=broadcast_id, state=_(STATE_LABELS[state]))
 
 
@@ -259,19 +259,19 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     )
     assert (await service.get(bid)).state == BroadcastState.RUNNING  # the forged button changed nothing
 
-    await admin.tap(_("⏸ Pause"))
-    await admin.expect(state_line(h, bid, BroadcastState.PAUSED))
+    await admin.tap(_("⏸ Pause"))  # the admin's first turn: from now on in their language, English
+    await admin.expect(state_line(h, bid, BroadcastState.PAUSED, "en"))
     await asyncio.sleep(0.3)  # the sends already begun finish
     paused = await service.get(bid)
     assert paused.sent < 300
     await asyncio.sleep(0.6)
     after = await service.get(bid)
     assert after.state == BroadcastState.PAUSED and after.sent + after.failed == paused.sent + paused.failed
-    await admin.tap(_("▶️ Resume"))
-    await admin.expect(state_line(h, bid, BroadcastState.RUNNING))
+    await admin.tap("▶️ Resume")
+    await admin.expect(state_line(h, bid, BroadcastState.RUNNING, "en"))
     await asyncio.sleep(0.3)
-    await admin.tap(_("⏹ Cancel"))
-    await admin.expect(state_line(h, bid, BroadcastState.CANCELLED))
+    await admin.tap("⏹ Cancel")
+    await admin.expect(state_line(h, bid, BroadcastState.CANCELLED, "en"))
     cancelled = await until_finished(h, bid)
     await asyncio.sleep(0.3)
     delivered = sum(len(h.emulator.bot_messages(i)) for i in ids)
@@ -321,4 +321,4 @@ async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -
     await h.emulator.wait_for(lambda: bool(received(h, local)) and bool(received(h, province)))
     assert "Họp dân <ngày 5/12> & đối thoại" in received(h, local)[0] and header_vi in received(h, local)[0]
     assert received(h, elsewhere) == [] and received(h, citizen.user.id)[-1] == h.tr("vi")(ADMINS_ONLY)
-    await admin.expect(progress_tr(h)(STATE_LABELS[BroadcastState.DONE]))  # the progress message
+    await admin.expect(progress_tr(h, "en")(STATE_LABELS[BroadcastState.DONE]))  # in the admin's language

@@ -162,6 +162,20 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
         await subscriber.expect("📣", timeout=10)
 
 
+async def test_reminders_come_in_each_attendees_language(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("en")
+    h.clock.set(NOW)
+    dialogue = await published(h)
+    english, vietnamese = h.citizen(language_code="en"), h.citizen(language_code="vi")
+    for citizen, lang in ((english, "en"), (vietnamese, "vi")):
+        await citizen.send("/dialogues")
+        await citizen.tap(h.tr(lang)("🙋 Attend"))
+        await citizen.expect("🙋")
+    await tick(h, dialogue.starts_at - timedelta(hours=24) + timedelta(seconds=1))
+    await english.expect(reminder_mark(h, "en"), timeout=5)
+    await vietnamese.expect(reminder_mark(h, "vi"), timeout=5)
+
+
 async def test_attend_within_capacity_and_reminders_fire_once_then_move(
     harness: Harness, staff: Staff
 ) -> None:
