@@ -185,7 +185,7 @@ async def on_dialogues(update: Update, context: BotContext) -> None:
     upcoming = await deps.dialogues.upcoming()
     actor = await _actor(update, deps)
     if deps.dialogues.may_manage(actor):
-        await send(update, _("To organise a dialogue: /newdialogue. To manage one: /dialogue <number>."))
+        await send(update, esc(_("To organise a dialogue: /newdialogue. To manage one: /dialogue <number>.")))
     if not upcoming:
         await send(update, _("No dialogue is announced at the moment."), main_menu(_))
         return
@@ -206,7 +206,10 @@ async def on_dialogue(update: Update, context: BotContext) -> None:
     args = context.args or []
     dialogue = await turn.deps.dialogues.repo.get(args[0].lstrip("#")) if args else None
     if dialogue is None:
-        await send(update, _("Usage: /dialogue <number>, for example /dialogue 1. /dialogues lists them."))
+        # The usage names a placeholder in angle brackets: escaped, it is text, not HTML.
+        await send(
+            update, esc(_("Usage: /dialogue <number>, for example /dialogue 1. /dialogues lists them."))
+        )
         return
     await _show(update, turn, dialogue, edit=False)
 

@@ -295,3 +295,68 @@ def inbox(
 def inline_rows(markup: InlineKeyboardMarkup | None) -> list[list[InlineKeyboardButton]]:
     """The rows of a markup (empty for None)."""
     return [list(row) for row in markup.inline_keyboard] if markup else []
+
+
+def staff_menu_text(_: Gettext, *, is_admin: bool, may_organise: bool) -> str:
+    """What an official (or admin) can do, in short: shown instead of the citizen's menu."""
+    lines = [
+        _("What would you like to do?"),
+        _("📥 /inbox — your open cases"),
+        _("🎙 /dialogues — upcoming dialogues · /dialogue <number> — one dialogue's questions"),
+    ]
+    if may_organise:
+        lines.append(_("🗓 /newdialogue — organise a dialogue with citizens"))
+    if is_admin:
+        lines.append(_("🛠 /invite · /officials · /stats · /export · /broadcast · /block"))
+    lines.append(_("🌐 /language — Tiếng Việt / English · ❓ /help — your tools"))
+    return esc("\n".join(lines))  # plain text: "<number>" is a placeholder, not a tag
+
+
+def staff_help_text(_: Gettext, *, is_admin: bool, may_organise: bool) -> str:
+    """/help for officials and admins: their tools (sent before the citizen's help)."""
+    sections = [
+        (
+            "🗂",
+            _("For officials"),
+            _(
+                "Each petition for you arrives here as a case card with buttons: ✅ Accept, 💬 Reply, "
+                "❓ Ask for information, ↪️ Transfer (to another official, with a reason), ✔️ Resolve (with "
+                "what was done; some topics need a photo or document of the result), 🚫 Reject (with where "
+                "to go instead) and, after accepting, ⏳ Extend the deadline once. The citizen is told every "
+                "step in their language; an anonymous citizen's identity is never shown.\n"
+                "/inbox — your open cases, oldest first, by status; a supervisor's include their team's.\n"
+                "You are reminded one working day before a deadline; a late case goes up to your supervisor.\n"
+                "/dialogue <number> — a dialogue's questions and their follow-up."
+            ),
+        )
+    ]
+    if may_organise:
+        sections.append(
+            (
+                "🎙",
+                _("Dialogues"),
+                _(
+                    "/newdialogue — organise a dialogue with citizens: title, host, time, place, communes, "
+                    "topics and seats; a preview, then it is announced to the subscribers.\n"
+                    "/dialogue <number> — reschedule or cancel it (attendees are told), mark it as held, "
+                    "then record the answer or commitment for each question; commitments get a deadline "
+                    "like any case."
+                ),
+            )
+        )
+    if is_admin:
+        sections.append(
+            (
+                "🛠",
+                _("For administrators"),
+                _(
+                    "/invite — a single-use link for an official · /officials — the directory: deactivate, "
+                    "reactivate, change coverage\n"
+                    "/stats — statistics for a period, with a chart · /export — Excel, CSV, Open311\n"
+                    "/broadcast — an announcement to subscribers\n"
+                    "/block <ticket or id> <reason>, /unblock — stop an abusive citizen\n"
+                    "/teamchat <official id> — in a forum group: one topic per petition of that official"
+                ),
+            )
+        )
+    return "\n\n".join(f"{emoji} <b>{esc(title)}</b>\n{esc(body)}" for emoji, title, body in sections)
