@@ -338,7 +338,7 @@ async def _prompt(update: Update, turn: Turn, state: dict[str, Any]) -> None:
             officials = [o for o in (await deps.cases.officials_by_id()).values() if o.is_active]
             petition = await deps.cases.get(str(state["ticket"]))
             officials.sort(key=lambda o: (o.id != petition.assignee_id, o.name))
-            rows = [[button(f"{o.name} ({o.title})"[:60], _cb("of", o.id))] for o in officials[:15]]
+            rows = [[button(f"{o.name} ({o.title})", _cb("of", o.id))] for o in officials[:15]]
             await send(update, _("Who must act?"), InlineKeyboardMarkup([*rows, cancel_row]))
         elif step == "due":
             await send(

@@ -93,7 +93,10 @@ async def _send_card(
     _: Gettext,
 ) -> bool:
     unit = await deps.cases.unit(assignee.unit)
-    screen = views.case_screen(_, petition, deps.directory, assignee, unit, header=header)
+    officials = await deps.cases.officials_by_id()  # to name who transferred the case
+    screen = views.case_screen(
+        _, petition, deps.directory, assignee, unit, header=header, officials=officials
+    )
     try:
         if screen.preface:
             await bot.send_message(chat_id, screen.preface, message_thread_id=thread_id)

@@ -28,6 +28,26 @@ async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harnes
     )
     labels = [b.text for b in card.iter_buttons()]
     assert _("✅ Accept") in labels and _("✔️ Resolve") not in labels  # resolve comes after accepting
+    assert _("⏳ Extend the deadline") not in labels  # extending comes after accepting too
+    rows = card.raw["reply_markup"]["inline_keyboard"]
+    for row in rows:  # a long Vietnamese label has a row of its own, so a phone shows it whole
+        assert len(row) == 1 or all(len(b["text"]) <= 16 for b in row), row
+    assert [b["text"] for b in rows[0]] == [_("✅ Accept"), _("💬 Reply")]
+
+
+async def test_ask_for_information_offers_questions(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    await officer.tap(_("❓ Ask for information"))
+    prompt = await officer.expect(_("Or pick a question:"))
+    question = _("Could you send a photo or a video of the problem?")
+    assert question in (prompt.text or "")
+    assert "Cảm ơn bạn đã thông tin" not in (prompt.text or "")  # the saved answers are for replies
+    await officer.tap("2")
+    asked = await citizen.expect(question)
+    assert ticket in (asked.text or "")
 
 
 async def test_accept_reply_ask_resolve_with_notifications(harness: Harness, staff: Staff) -> None:
@@ -139,11 +159,23 @@ async def test_transfer_moves_the_case_and_old_buttons_go_stale(harness: Harness
     card = await officer.expect(ticket)
     accept = next(b for b in card.iter_buttons() if b.text == _("✅ Accept"))
     await officer.tap(_("↪️ Transfer"))
+    units = await officer.expect(
+        _("↪️ Transfer {ticket} to which unit? Only officials who have joined the bot are listed.").format(
+            ticket=ticket
+        )
+    )
+    labels = [b.text for b in units.iter_buttons()]
+    # grouped by unit, and only units with someone who joined (13 officials in the directory, 5 joined)
+    assert "UBND phường Hà Huy Tập (1)" in labels and not any("Cẩm Trung" in label for label in labels)
     target = await OfficialRepository(h.redis, h.keys).get("hht-cb")
     assert target is not None
-    await officer.tap(target.name)
+    await officer.tap("UBND phường Hà Huy Tập (1)")
+    await officer.tap(f"{target.name} — {target.title}")
     await officer.send("Địa chỉ thuộc phường Hà Huy Tập.")
-    await other.expect(_("↪️ A petition was transferred to you."))
+    received = await other.expect(_("↪️ A petition was transferred to you."))
+    transferred_by = _("Transferred by {who}, {when}. Reason:").split("{who}")[0]
+    assert transferred_by in (received.text or "") and "Nguyễn Văn An" in (received.text or "")
+    assert "Địa chỉ thuộc phường Hà Huy Tập." in (received.text or "")
     await citizen.expect("Địa chỉ thuộc phường Hà Huy Tập.")
     petition = await stored_petition(h, ticket)
     assert petition.assignee_id == "hht-cb" and petition.status == PetitionStatus.SUBMITTED

@@ -73,13 +73,17 @@ async def test_extension_moves_the_deadline_once(harness: Harness, staff: Staff)
     h.clock.set(MONDAY_9H)
     citizen, ticket = await submit(h)
     officer = staff["ts-cb"]
-    await officer.expect(ticket)
+    card = await officer.expect(ticket)
+    assert _("⏳ Extend the deadline") not in [b.text for b in card.iter_buttons()]  # only after Accept
+    await officer.tap(_("✅ Accept"))
+    await officer.expect(_("✅ {ticket} accepted. The citizen has been told.").format(ticket=ticket))
+    resolve_before = (await stored_petition(h, ticket)).deadlines["resolve"].due_at
     await officer.tap(_("⏳ Extend the deadline"))
     await officer.send("Cần phối hợp với phòng địa chính để đo đạc.")
     await citizen.expect("phối hợp với phòng địa chính")
     petition = await stored_petition(h, ticket)
-    assert petition.deadlines["accept"].extended and petition.deadlines["accept"].due_at == local(9, 17)
-    await tick(h, local(8, 17, 5))  # the old due time: nothing happens
+    assert petition.deadlines["resolve"].extended and petition.deadlines["resolve"].due_at > resolve_before
+    await tick(h, resolve_before + timedelta(minutes=5))  # the old due time: nothing happens
     assert not (await stored_petition(h, ticket)).overdue
     card = await officer.expect(ticket)
     assert _("⏳ Extend the deadline") not in [b.text for b in card.iter_buttons()]  # once only
