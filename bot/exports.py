@@ -231,8 +231,8 @@ def summary_sections(report: Report, ctx: ExportContext) -> list[tuple[str, list
                 step + " — " + _("on time"),
                 f"{stats.met_on_time}/{stats.due} ({_.percent(stats.on_time_rate)})",
             ),
-            (step + " — " + _("median time"), _.hours(stats.median_hours)),
-            (step + " — " + _("90th percentile"), _.hours(stats.p90_hours)),
+            (step + " — " + _("half were done within"), _.hours(stats.median_hours)),
+            (step + " — " + _("nine in ten were done within"), _.hours(stats.p90_hours)),
         ]
     overdue: list[tuple[str, object]] = [
         (

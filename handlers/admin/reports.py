@@ -251,7 +251,10 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
     lines.append("")
     for kind, stats in report.steps.items():
         lines.append(
-            _("<b>{step}:</b> on time {good}/{due} ({rate}); median {median}, 90th percentile {p90}").format(
+            _(
+                "<b>{step}:</b> on time {good} of {due} ({rate}); half were done within {median}, "
+                "nine in ten within {p90}"
+            ).format(
                 step=esc(_(STEP_NAMES[kind])),
                 good=_.number(stats.met_on_time),
                 due=_.number(stats.due),

@@ -218,6 +218,8 @@ async def test_stats_for_the_admin_and_the_supervisor(harness: Harness, staff: S
     accept_line = next(line for line in text.splitlines() if line.startswith(accept_name))
     assert f"{every.accept[0]}/{every.accept[1]}" in accept_line
     assert _.hours(every.accept_median) in accept_line and _.hours(every.accept_p90) in accept_line
+    assert "trung vị" not in text and "phân vị" not in text  # plain words, not statistics jargon
+    assert "một nửa số hồ sơ xong trong vòng" in accept_line and "9/10 hồ sơ" in accept_line
     resolve_line = next(line for line in text.splitlines() if line.startswith(resolve_name))
     assert f"{every.resolve[0]}/{every.resolve[1]}" in resolve_line
     assert plain(_("<b>Overdue now:</b> {count}"), count=len(every.overdue)) in text
