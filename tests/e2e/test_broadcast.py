@@ -270,7 +270,14 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     await admin.tap("▶️ Resume")
     await admin.expect(state_line(h, bid, BroadcastState.RUNNING, "en"))
     await asyncio.sleep(0.3)
+    await admin.tap("⏹ Cancel")  # asks first: stopping cannot be undone
+    await admin.expect("for good?")
+    await admin.tap("↩️ No, keep it")
+    await admin.expect("The announcement continues.")
+    assert (await service.get(bid)).state == BroadcastState.RUNNING
     await admin.tap("⏹ Cancel")
+    await admin.expect("for good?")
+    await admin.tap("⏹ Yes, stop sending")
     await admin.expect(state_line(h, bid, BroadcastState.CANCELLED, "en"))
     cancelled = await until_finished(h, bid)
     await asyncio.sleep(0.3)
@@ -302,7 +309,8 @@ async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -
     await admin.tap("➡️ Next: the text")
     await admin.expect("Now write the announcement")
     await admin.send("Họp dân <ngày 5/12> & đối thoại")
-    await admin.expect("Send it?")
+    ask = await admin.expect("Send it?")
+    assert "It will reach 2 subscribers." in (ask.text or "")  # Thành Sen's and the province-wide one
     header_vi = h.tr("vi")(HEADER).format(province=deps_of(h).directory.province_name)
     texts = [m.text or "" for m in h.emulator.bot_messages(ADMIN)]
     assert any(header_vi in t and "Họp dân <ngày 5/12> & đối thoại" in t for t in texts)
