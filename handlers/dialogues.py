@@ -559,7 +559,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer(_(NOT_CURRENT), show_alert=True)
         return
     try:
-        if data.action in ("att", "ask", "rem"):
+        if data.action in ("att", "ask", "rem", "lv"):
             await _citizen_button(update, turn, data)
         elif data.action in ("pub", "rs", "cx", "held", "ans", "prop", "v"):
             await _runner_button(update, turn, data)
@@ -590,18 +590,36 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
             return
         await query.answer()
         await remember_language(turn)  # for the reminders
+        leave = InlineKeyboardMarkup([[button(_("🚪 Give up my seat"), _cb("lv", dialogue_id))]])
         if new:
             await send(
                 update,
                 _(
                     "🙋 You are registered for «{title}» on {when}. You will be reminded the day before and an hour before."
                 ).format(title=esc(dialogue.title), when=local_time(dialogue.starts_at)),
+                leave,
             )
             await service.repo.add_reminder(dialogue_id, _user_id(update))
         else:
             await send(
-                update, _("You are already registered for «{title}».").format(title=esc(dialogue.title))
+                update,
+                _("You are already registered for «{title}».").format(title=esc(dialogue.title)),
+                leave,
             )
+        return
+    if data.action == "lv":
+        left = await service.leave(dialogue_id, _user_id(update))
+        await query.answer()
+        await close_keyboard(
+            update,
+            (
+                _(
+                    "🚪 You gave up your seat at «{title}»; it is free for someone else. Thank you for saying so."
+                )
+                if left
+                else _("You are not registered for «{title}».")
+            ).format(title=esc(dialogue.title)),
+        )
         return
     if data.action == "rem":
         new = await service.remind_me(dialogue_id, _user_id(update))

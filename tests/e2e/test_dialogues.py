@@ -176,6 +176,26 @@ async def test_reminders_come_in_each_attendees_language(harness: Harness, staff
     await vietnamese.expect(reminder_mark(h, "vi"), timeout=5)
 
 
+async def test_an_attendee_can_give_up_their_seat(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    h.clock.set(NOW)
+    dialogue = await published(h, capacity=1)
+    first, second = h.citizen(), h.citizen()
+    await first.send("/dialogues")
+    await first.tap(_("🙋 Attend"))
+    await first.expect("🙋")
+    await second.send("/dialogues")
+    await second.tap(_("🙋 Attend"))
+    await second.expect_alert(_("Sorry, this dialogue is full: every seat is taken."))
+    await first.tap(_("🚪 Give up my seat"))
+    await first.expect("🚪")
+    assert await h.redis.scard(h.keys.dialogue_attendees(dialogue.id)) == 0
+    assert await h.redis.scard(h.keys.dialogue_reminded(dialogue.id)) == 0  # no reminder for a seat given up
+    await second.tap(_("🙋 Attend"))  # the freed seat
+    await second.expect("🙋")
+    assert await h.redis.smembers(h.keys.dialogue_attendees(dialogue.id)) == {str(second.user.id)}
+
+
 async def test_attend_within_capacity_and_reminders_fire_once_then_move(
     harness: Harness, staff: Staff
 ) -> None:
