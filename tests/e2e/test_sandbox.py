@@ -167,6 +167,8 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
             ADMIN.telegram_id,
         ]
         assert state["chats"][0]["messages"] == [] and "/start" in state["chats"][0]["hint"]
+        assert [c["title"] for c in state["chats"]][::2] == ["Người dân", "Quản trị viên"]  # Vietnamese first
+        assert "Gửi /start" in state["chats"][0]["hint"]
         await page.sees("official", _("📥 No open cases. Well done!"))  # seeded: the official is linked
         official_commands = [c["command"] for c in (await page.chat("official"))["commands"]]
         admin_commands = [c["command"] for c in (await page.chat("admin"))["commands"]]
@@ -236,6 +238,9 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
         await page.post("language", who="citizen", lang="en")
         await page.sees("citizen", Translator()("en")("What would you like to do?"))
         assert (await page.chat("citizen"))["language"] == "en"
+        english = await page.chat("citizen")
+        assert english["title"] == "Citizen" and english["hint"].startswith("Send /start")
+        assert (await page.chat("official"))["title"] == "Cán bộ — Phường Thành Sen"  # each chat its own
         assert (await next_event(events.content, "language")) == {"who": "citizen", "language": "en"}
 
         # What no Telegram client can do is refused; the bot itself made no rejected call.
