@@ -320,7 +320,7 @@ def locality_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, In
         step_header(_, Step.LOCALITY),
         _(
             "Which commune or ward is it in? Type its name — names from before July 2025 work too "
-            "(for example «Cẩm Lộc» or «Kỳ Lợi»). Or browse the list."
+            "(for example «Bắc Hà», now part of Thành Sen, or «Cẩm Lộc»). Or browse the list."
         ),
     )
     rows = [

@@ -196,7 +196,13 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
         keyboard = (await page.chat("citizen"))["keyboard"]
         assert keyboard is not None and _("📝 New petition") in [b["text"] for b in keyboard["rows"][0]]
         await page.say("citizen", _("📝 New petition"))
-        await page.say("citizen", "Thành Sen")
+        # The example the bot gives in step 1 leads to the official on this page.
+        prompt = await page.sees(
+            "citizen", _("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place"))
+        )
+        example = re.search(r"“([^”]+)”", prompt["text"])
+        assert example is not None
+        await page.say("citizen", example.group(1))
         await page.tap("citizen", "Phường Thành Sen")
         await page.tap("citizen", "Đất đai")
         await page.tap("citizen", _("Report a problem"))
