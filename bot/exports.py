@@ -203,16 +203,6 @@ def dialogue_table(
     return headers, rows
 
 
-def percent(value: float | None) -> str:
-    """``87.5%`` or ``–``."""
-    return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def hours(value: float | None) -> str:
-    """``12.5 h`` or ``–``."""
-    return "–" if value is None else f"{value:.1f} h"
-
-
 def summary_sections(report: Report, ctx: ExportContext) -> list[tuple[str, list[tuple[str, object]]]]:
     """The periodic report: numbered sections of (label, value) rows."""
     _ = ctx.gettext
@@ -237,9 +227,12 @@ def summary_sections(report: Report, ctx: ExportContext) -> list[tuple[str, list
     for kind, stats in report.steps.items():
         step = _(STEP_NAMES[kind])
         deadlines += [
-            (step + " — " + _("on time"), f"{stats.met_on_time}/{stats.due} ({percent(stats.on_time_rate)})"),
-            (step + " — " + _("median time"), hours(stats.median_hours)),
-            (step + " — " + _("90th percentile"), hours(stats.p90_hours)),
+            (
+                step + " — " + _("on time"),
+                f"{stats.met_on_time}/{stats.due} ({_.percent(stats.on_time_rate)})",
+            ),
+            (step + " — " + _("half were done within"), _.hours(stats.median_hours)),
+            (step + " — " + _("nine in ten were done within"), _.hours(stats.p90_hours)),
         ]
     overdue: list[tuple[str, object]] = [
         (
@@ -253,19 +246,16 @@ def summary_sections(report: Report, ctx: ExportContext) -> list[tuple[str, list
         overdue = [(_("None"), 0)]
     verdicts: list[tuple[str, object]] = [
         (_("Verdicts answered"), report.verdicts_answered),
-        (_("Resolved, in the citizens' view"), percent(report.resolved_rate)),
-        (
-            _("Average rating (1–5)"),
-            "–" if report.average_rating is None else f"{report.average_rating:.2f}",
-        ),
-        (_("Reopen rate"), f"{report.reopened}/{report.resolved_once} ({percent(report.reopen_rate)})"),
+        (_("Resolved, in the citizens' view"), _.percent(report.resolved_rate)),
+        (_("Average rating (1–5)"), _.decimal(report.average_rating)),
+        (_("Reopen rate"), f"{report.reopened}/{report.resolved_once} ({_.percent(report.reopen_rate)})"),
     ]
     dialogues: list[tuple[str, object]] = [
         (_("Dialogues held"), report.dialogues_held),
         (_("Proposals raised"), report.proposals),
         (
             _("Proposals resolved"),
-            f"{report.proposals_resolved} ({percent(report.proposals_resolution_rate)})",
+            f"{report.proposals_resolved} ({_.percent(report.proposals_resolution_rate)})",
         ),
     ]
     return [

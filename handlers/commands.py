@@ -1,7 +1,8 @@
 """The ``/`` commands shown in Telegram's menu, registered with setMyCommands in each language.
 
-Citizens see the citizen commands; each official's own chat also lists /inbox, and an admin's the
-onboarding commands (a chat-scoped list, set at start-up and when someone joins).
+Citizens see the citizen commands; each official's own chat also lists /inbox and /dialogue, an
+organiser's (supervisors, admins) /newdialogue, and an admin's the administration commands (a
+chat-scoped list, set at start-up, when someone joins and when they change language).
 """
 
 from __future__ import annotations
@@ -24,16 +25,23 @@ CITIZEN_COMMANDS = (
     ("privacy", N_("My data and consent")),
     ("subscribe", N_("Receive announcements for my area")),
     ("unsubscribe", N_("Stop announcements")),
+    ("dialogues", N_("Upcoming dialogues with the authorities")),
     ("help", N_("How it works")),
     ("start", N_("Welcome and consent")),
 )
-OFFICIAL_COMMANDS = (("inbox", N_("Open cases assigned to me")),)
+OFFICIAL_COMMANDS = (
+    ("inbox", N_("Open cases assigned to me")),
+    ("dialogue", N_("A dialogue's questions and follow-up: /dialogue [number]")),
+)
+ORGANISER_COMMANDS = (("newdialogue", N_("Organise a dialogue with citizens")),)
 ADMIN_COMMANDS = (
     ("invite", N_("Invite an official (single-use link)")),
     ("officials", N_("List officials, deactivate, change coverage")),
     ("stats", N_("Statistics for a period, with a chart")),
     ("export", N_("Export petitions: Excel, CSV, Open311")),
     ("broadcast", N_("Send an announcement to subscribers")),
+    ("block", N_("Block an abusive citizen: /block [ticket or id] [reason]")),
+    ("unblock", N_("Unblock a citizen: /unblock [ticket or id]")),
 )
 
 
@@ -65,7 +73,9 @@ async def publish_staff_commands(bot: Bot, deps: Deps, telegram_id: int) -> None
         return
     citizen = await deps.citizens.get("tg", str(telegram_id))
     _ = deps.translator(citizen.language)
-    groups = [CITIZEN_COMMANDS, OFFICIAL_COMMANDS] + ([ADMIN_COMMANDS] if actor.is_admin else [])
+    groups = [CITIZEN_COMMANDS, OFFICIAL_COMMANDS]
+    groups += [ORGANISER_COMMANDS] if deps.dialogues.may_manage(actor) else []
+    groups += [ADMIN_COMMANDS] if actor.is_admin else []
     try:
         await bot.set_my_commands(_commands(_, *groups), scope=BotCommandScopeChat(telegram_id))
     except (BadRequest, Forbidden) as exc:  # a chat the bot has never seen: set when they write

@@ -19,6 +19,7 @@ from storage.models import Citizen, Session
 CHANNEL = "tg"
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
+CAPTION_LIMIT = TELEGRAM_CAPTION_LIMIT
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
@@ -165,7 +166,17 @@ async def begin(update: Update, context: BotContext) -> Turn:
     citizen = await deps.citizens.get(CHANNEL, str(user.id))
     gettext = deps.translator(citizen.language or user.language_code)
     session = await deps.intake.load(citizen.id)
-    return Turn(deps, citizen, session, gettext)
+    turn = Turn(deps, citizen, session, gettext)
+    if citizen.language is None and (await deps.cases.actor(user.id)).is_staff:
+        await remember_language(turn)  # reminders, escalations and admin notices come in it
+    return turn
+
+
+async def remember_language(turn: Turn) -> None:
+    """Store the language this person reads now (unless they chose one with /language), so that what is
+    sent to them later, outside their own turns, is in it too."""
+    if turn.citizen.language is None:
+        await turn.deps.citizens.set_language(turn.citizen, turn.lang)
 
 
 async def send(update: Update, text: str, markup: Markup = None) -> Message:

@@ -26,7 +26,7 @@ from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import STATUS_LABELS, button, local_time, main_menu
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send, too_long
+from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, remember_language, send, too_long
 from storage.dialogues import Dialogue, DialogueKind, DialogueStatus
 from storage.models import Petition
 from storage.outbox import OutboxEntry
@@ -96,9 +96,9 @@ def dialogue_card(_: Gettext, dialogue: Dialogue, deps: Deps, taken: int | None 
     if topics:
         lines.append("🗂 {} {}".format(_("Topics:"), esc(", ".join(t.name(_.lang) for t in topics if t))))
     if dialogue.capacity:
-        seats = _("{capacity} seats").format(capacity=dialogue.capacity)
+        seats = _("{capacity} seats").format(capacity=_.number(dialogue.capacity))
         if taken is not None:
-            seats += " · " + _("{left} left").format(left=max(dialogue.capacity - taken, 0))
+            seats += " · " + _("{left} left").format(left=_.number(max(dialogue.capacity - taken, 0)))
         lines.append("👥 " + seats)
     if dialogue.status == DialogueStatus.CANCELLED:
         lines.append("❌ " + _("Cancelled"))
@@ -339,7 +339,7 @@ async def _prompt(update: Update, turn: Turn, state: dict[str, Any]) -> None:
             officials = [o for o in (await deps.cases.officials_by_id()).values() if o.is_active]
             petition = await deps.cases.get(str(state["ticket"]))
             officials.sort(key=lambda o: (o.id != petition.assignee_id, o.name))
-            rows = [[button(f"{o.name} ({o.title})"[:60], _cb("of", o.id))] for o in officials[:15]]
+            rows = [[button(f"{o.name} ({o.title})", _cb("of", o.id))] for o in officials[:15]]
             await send(update, _("Who must act?"), InlineKeyboardMarkup([*rows, cancel_row]))
         elif step == "due":
             await send(
@@ -570,7 +570,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer(_(NOT_CURRENT), show_alert=True)
         return
     try:
-        if data.action in ("att", "ask", "rem"):
+        if data.action in ("att", "ask", "rem", "lv"):
             await _citizen_button(update, turn, data)
         elif data.action in ("pub", "rs", "cx", "held", "ans", "prop", "v"):
             await _runner_button(update, turn, data)
@@ -600,22 +600,42 @@ async def _citizen_button(update: Update, turn: Turn, data: callbacks.Callback) 
             await query.answer(_("Sorry, this dialogue is full: every seat is taken."), show_alert=True)
             return
         await query.answer()
+        await remember_language(turn)  # for the reminders
+        leave = InlineKeyboardMarkup([[button(_("🚪 Give up my seat"), _cb("lv", dialogue_id))]])
         if new:
             await send(
                 update,
                 _(
                     "🙋 You are registered for «{title}» on {when}. You will be reminded the day before and an hour before."
                 ).format(title=esc(dialogue.title), when=local_time(dialogue.starts_at)),
+                leave,
             )
             await service.repo.add_reminder(dialogue_id, _user_id(update))
         else:
             await send(
-                update, _("You are already registered for «{title}».").format(title=esc(dialogue.title))
+                update,
+                _("You are already registered for «{title}».").format(title=esc(dialogue.title)),
+                leave,
             )
+        return
+    if data.action == "lv":
+        left = await service.leave(dialogue_id, _user_id(update))
+        await query.answer()
+        await close_keyboard(
+            update,
+            (
+                _(
+                    "🚪 You gave up your seat at «{title}»; it is free for someone else. Thank you for saying so."
+                )
+                if left
+                else _("You are not registered for «{title}».")
+            ).format(title=esc(dialogue.title)),
+        )
         return
     if data.action == "rem":
         new = await service.remind_me(dialogue_id, _user_id(update))
         await query.answer()
+        await remember_language(turn)
         await send(
             update,
             (
@@ -689,7 +709,7 @@ async def _runner_button(update: Update, turn: Turn, data: callbacks.Callback) -
         await send(
             update,
             _("❌ «{title}» is cancelled; {count} people were told.").format(
-                title=esc(after.title), count=count
+                title=esc(after.title), count=_.number(count)
             ),
         )
     elif data.action == "held":
@@ -886,7 +906,7 @@ async def _reschedule(update: Update, turn: Turn, dialogue_id: str, when: Any) -
     await send(
         update,
         _("🕒 «{title}» now starts on {when}; {count} people were told.").format(
-            title=esc(after.title), when=local_time(after.starts_at), count=count
+            title=esc(after.title), when=local_time(after.starts_at), count=_.number(count)
         ),
     )
 

@@ -49,16 +49,17 @@ async def send_attachments(
     if not chat_id:
         return  # an erased citizen (see citizen_chat)
     for attachment in attachments:
+        caption = esc(attachment.caption) if attachment.caption else None  # the sender's words, escaped
         if attachment.kind == AttachmentKind.PHOTO and attachment.file_id:
-            await bot.send_photo(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_photo(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.DOCUMENT and attachment.file_id:
-            await bot.send_document(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_document(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.VOICE and attachment.file_id:
-            await bot.send_voice(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_voice(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.AUDIO and attachment.file_id:
-            await bot.send_audio(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_audio(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.VIDEO and attachment.file_id:
-            await bot.send_video(chat_id, attachment.file_id, message_thread_id=thread_id)
+            await bot.send_video(chat_id, attachment.file_id, caption=caption, message_thread_id=thread_id)
         elif attachment.kind == AttachmentKind.LOCATION and attachment.latitude is not None:
             await bot.send_location(
                 chat_id, attachment.latitude, attachment.longitude or 0.0, message_thread_id=thread_id
@@ -359,7 +360,10 @@ async def _card(
     _: Gettext,
 ) -> None:
     unit = await out.deps.cases.unit(assignee.unit) if assignee else None
-    screen = views.case_screen(_, petition, out.deps.directory, assignee, unit, header=header)
+    officials = await out.deps.cases.officials_by_id()  # to name who transferred the case
+    screen = views.case_screen(
+        _, petition, out.deps.directory, assignee, unit, header=header, officials=officials
+    )
     if screen.preface:
         await out.message(chat_id, screen.preface, thread_id=thread_id)
     await out.message(chat_id, screen.text, screen.markup, thread_id=thread_id)
@@ -422,7 +426,9 @@ async def _citizen_message(
     if kind == "receipt":
         locality = deps.directory.locality(petition.locality_code)
         await out.message(
-            chat, citizen_views.submitted_text(_, petition.id, locality), citizen_views.main_menu(_)
+            chat,
+            citizen_views.submitted_text(_, petition.id, locality, deadlines=petition.deadlines),
+            citizen_views.main_menu(_),
         )
     elif kind == "news":
         await _news(out, entry, petition, chat, _)
@@ -563,7 +569,7 @@ async def _citizen_notice_text(deps: Deps, entry: OutboxEntry, petition: Petitio
         ticket=esc(petition.id),
         due=local_time(deadline.due_at) if deadline else "",
         assignee="",
-        unit=esc(unit.name if unit else ""),
+        unit=esc(views.role_in_unit(escalated, unit)),
         what="",
     )
 

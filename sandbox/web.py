@@ -181,11 +181,11 @@ def persona_json(emu: BotApiEmulator, persona: Persona) -> dict[str, Any]:
     return {
         "who": persona.key,
         "id": persona.telegram_id,
-        "title": persona.title,
+        "title": persona.title(language),
         "name": persona.full_name,
         "phone": persona.phone,
         "official_id": persona.official_id,
-        "hint": persona.hint,
+        "hint": persona.hint(language),
         "language": language,
         "messages": [message_json(emu, m) for m in emu.messages(persona.telegram_id)],
         "keyboard": keyboard_json(emu, persona.telegram_id),

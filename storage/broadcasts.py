@@ -45,6 +45,11 @@ class BroadcastRepository:
         self._ack = redis.register_script(load_script("broadcast_ack.lua"))
         self._state = redis.register_script(load_script("broadcast_state.lua"))
         self._progress = redis.register_script(load_script("broadcast_progress.lua"))
+        self._count = redis.register_script(load_script("broadcast_count.lua"))
+
+    async def count(self, sources: list[str]) -> int:
+        """How many distinct, reachable subscribers the union of ``sources`` holds now (nothing stored)."""
+        return int(await self._count(keys=[self._keys.unreachable(), *sources], args=[]))
 
     async def create(
         self, broadcast: Broadcast, sources: list[str] | None = None, recipients: list[int] | None = None

@@ -175,6 +175,14 @@ class DialogueRepository:
         )
         return int(result)
 
+    async def leave(self, dialogue_id: str, telegram_id: int) -> bool:
+        """Give up a seat (and the reminders that came with it), in one step; False when not registered."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self._keys.dialogue_attendees(dialogue_id), str(telegram_id))
+            pipe.srem(self._keys.dialogue_reminded(dialogue_id), str(telegram_id))
+            removed, _reminder = await pipe.execute()
+        return bool(removed)
+
     async def add_reminder(self, dialogue_id: str, telegram_id: int) -> bool:
         """Remember to remind this citizen; False when already asked."""
         return bool(await self._redis.sadd(self._keys.dialogue_reminded(dialogue_id), str(telegram_id)))

@@ -88,6 +88,7 @@ class Attachment(Stored):
     file_size: int | None = None
     latitude: float | None = None
     longitude: float | None = None
+    caption: str | None = None  # what the sender wrote under it, as typed (escape before sending)
 
 
 class Draft(Stored):
@@ -99,6 +100,7 @@ class Draft(Stored):
     category: str | None = None
     type: str | None = None
     description: str | None = None
+    kept_text: str | None = None  # typed at the main menu: offered as the description at that step
     attachments: list[Attachment] = Field(default_factory=list)
     attachments_done: bool = False
     contact_decided: bool = False
@@ -148,6 +150,7 @@ class Session(Stored):
     after_consent_dialogue: str | None = None  # the new petition is a question for this dialogue
     pending_type: str | None = None
     case_input: CaseInput | None = None
+    locality_query: str | None = None  # the place name typed last, to page through its matches
     updated_at: datetime
 
 

@@ -62,14 +62,20 @@ class BroadcastService:
         unknown = [c for c in audience.localities if self._directory.locality(c) is None]
         if unknown:
             raise ValueError(f"unknown localities: {', '.join(unknown)}")
-        if audience.everyone:
-            sources = self._subscriptions.source_keys([loc.code for loc in self._directory.localities], True)
-        else:
-            sources = self._subscriptions.source_keys(audience.localities, audience.province_wide)
+        sources = self._sources(audience)
         broadcast = self._new(actor_ref, audience, texts, kind, ref, progress_chat_id)
         total = await self.repo.create(broadcast, sources=sources)
         await self._record_start(broadcast, total)
         return broadcast.id
+
+    def _sources(self, audience: Audience) -> list[str]:
+        if audience.everyone:
+            return self._subscriptions.source_keys([loc.code for loc in self._directory.localities], True)
+        return self._subscriptions.source_keys(audience.localities, audience.province_wide)
+
+    async def count(self, audience: Audience) -> int:
+        """How many people the audience would reach if it started now (shown before Confirm)."""
+        return await self.repo.count(self._sources(audience))
 
     async def start_to(
         self,

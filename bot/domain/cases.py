@@ -52,7 +52,7 @@ ALLOWED_FROM: dict[CaseAction, frozenset[PetitionStatus]] = {
     CaseAction.TRANSFER: OPEN,
     CaseAction.RESOLVE: frozenset({PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS}),
     CaseAction.REJECT: OPEN,
-    CaseAction.EXTEND: OPEN,
+    CaseAction.EXTEND: frozenset({PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS}),  # after Accept
 }
 NEEDS_NOTE = frozenset(
     {

@@ -317,6 +317,11 @@ class DialogueService:
             raise DialogueFull(dialogue_id)
         return result == 1
 
+    async def leave(self, dialogue_id: str, telegram_id: int) -> bool:
+        """Give up one's seat, so someone else can have it; False when not registered."""
+        await self.open_for_citizens(dialogue_id)
+        return await self.repo.leave(dialogue_id, telegram_id)
+
     async def remind_me(self, dialogue_id: str, telegram_id: int) -> bool:
         """Remind this citizen 24 h and 1 h before; False when already asked."""
         await self.open_for_citizens(dialogue_id)

@@ -133,14 +133,37 @@ class IntakeService:
         draft = session.draft
         return draft is not None and (draft.locality_code is not None or draft.description is not None)
 
-    def start_draft(self, session: Session) -> Draft:
-        """Begin a new, empty draft (discarding any other)."""
-        draft = Draft(id=secrets.token_hex(8), started_at=self._clock.now())
+    def start_draft(self, session: Session, kept_text: str | None = None) -> Draft:
+        """Begin a new, empty draft (discarding any other), optionally with a text to offer as its
+        description."""
+        draft = Draft(id=secrets.token_hex(8), started_at=self._clock.now(), kept_text=kept_text)
         session.draft = draft
         session.editing = False
         session.pending_type = None
         session.step = Step.LOCALITY
         return draft
+
+    @staticmethod
+    def could_describe(text: str) -> bool:
+        """Whether text typed outside a petition is long enough to start one with as its description."""
+        return len(text.strip()) >= DESCRIPTION_MIN
+
+    def keep_text(self, session: Session, text: str) -> Draft:
+        """Keep text typed at the main menu for a petition: a new draft offering it as the description,
+        or, when an unfinished draft waits, that draft (the citizen chooses to continue it or to start
+        again with the text)."""
+        if self.has_unfinished_draft(session):
+            draft = self._draft(session)
+            draft.kept_text = text.strip()
+            return draft
+        return self.start_draft(session, kept_text=text.strip())
+
+    def keep_description(self, session: Session) -> None:
+        """Use the kept text as the description (validated like a typed one)."""
+        draft = self._draft(session)
+        if draft.kept_text is None:
+            raise StaleAction("kept text")
+        self.set_description(session, draft.kept_text)
 
     def resume(self, session: Session) -> Draft:
         """Continue the existing draft at its first missing field."""
@@ -210,6 +233,7 @@ class IntakeService:
         if len(cleaned) > DESCRIPTION_MAX:
             raise DescriptionTooLong(len(cleaned), DESCRIPTION_MAX)
         draft.description = cleaned
+        draft.kept_text = None
         self._advance(session)
 
     def add_attachment(self, session: Session, attachment: Attachment) -> int:

@@ -4,7 +4,7 @@ message with Pause / Resume / Cancel.
 Every command, text and button re-checks ``Actor.is_admin`` in Redis. The choices in progress live in
 ``broadcast:draft:<tg id>`` (2 hours) with a tag that travels in the buttons, so an older form's button
 is refused. Buttons: ``bc:<action>:<tag>[:<code>]`` for the flow, ``bc:<p|r|c|u>:<broadcast id>`` on
-the progress message.
+the progress message (``c`` asks first; ``cy`` / ``cn`` answer).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ async def on_awaited_text(update: Update, turn: Turn, text: str) -> bool:
             update,
             _(
                 "This announcement is too long: at most {limit} characters with the header. Please shorten it."
-            ).format(limit=TELEGRAM_TEXT_LIMIT - (longest - visible_len(esc(text)))),
+            ).format(limit=_.number(TELEGRAM_TEXT_LIMIT - (longest - visible_len(esc(text))))),
         )
         return True
     draft.text = text
@@ -197,6 +197,13 @@ async def on_awaited_text(update: Update, turn: Turn, text: str) -> bool:
         [button(_("✏️ Edit the text"), _cb("e", draft.tag)), button(_("✖️ Cancel"), _cb("x", draft.tag))],
     ]
     summary = _("Audience: {audience}.").format(audience=_audience_label(turn, draft))
+    audience = Audience(localities=[] if draft.everyone else draft.localities, everyone=draft.everyone)
+    reach = await turn.deps.broadcasts.count(audience)
+    summary += "\n" + (
+        _("👥 It will reach {count} subscribers.").format(count=_.number(reach))
+        if reach
+        else _("👥 Nobody has subscribed to this audience yet: it would reach no one.")
+    )
     await send(update, summary + "\n" + _("Send it?"), InlineKeyboardMarkup(rows))
     return True
 
@@ -215,7 +222,7 @@ async def on_broadcast_button(update: Update, context: BotContext) -> None:
     if data is None:
         await query.answer(_("This choice is not available."), show_alert=True)
         return
-    if data.action in ("p", "r", "c", "u"):
+    if data.action in ("p", "r", "c", "cy", "cn", "u"):
         await _steer(update, turn, actor.ref, data)
         return
     draft = await _load(turn.deps, actor.telegram_id)
@@ -283,7 +290,7 @@ async def _confirm(update: Update, turn: Turn, actor_ref: str, draft: BroadcastD
     await close_keyboard(
         update,
         turn._("📢 Announcement {id} started: {total} recipients. Progress follows.").format(
-            id=broadcast_id, total=broadcast.total
+            id=broadcast_id, total=turn._.number(broadcast.total)
         ),
     )
 
@@ -294,13 +301,44 @@ async def _steer(update: Update, turn: Turn, actor_ref: str, data: callbacks.Cal
     _ = turn._
     service = turn.deps.broadcasts
     broadcast_id = data.arg(0)
+    if data.action == "c":  # stopping for good cannot be undone: ask first, in a message of its own
+        try:
+            broadcast = await service.get(broadcast_id)
+        except BroadcastNotFound:
+            await query.answer(_("This choice is not available."), show_alert=True)
+            return
+        await query.answer()
+        if broadcast.state not in (BroadcastState.RUNNING, BroadcastState.PAUSED):
+            await update_progress(update.get_bot(), turn.deps, broadcast_id, final=True)
+            return
+        await send(
+            update,
+            _(
+                "⏹ Stop announcement {id} for good? {remaining} of {total} recipients have not received it "
+                "yet, and it cannot be resumed."
+            ).format(
+                id=broadcast_id, remaining=_.number(broadcast.remaining), total=_.number(broadcast.total)
+            ),
+            InlineKeyboardMarkup(
+                [
+                    [button(_("⏹ Yes, stop sending"), _cb("cy", broadcast_id))],
+                    [button(_("↩️ No, keep it"), _cb("cn", broadcast_id))],
+                ]
+            ),
+        )
+        return
+    if data.action == "cn":
+        await query.answer()
+        await close_keyboard(update, _("↩️ The announcement continues."))
+        return
     try:
         if data.action == "p":
             changed = await service.pause(broadcast_id, actor_ref)
         elif data.action == "r":
             changed = await service.resume(broadcast_id, actor_ref)
-        elif data.action == "c":
+        elif data.action == "cy":
             changed = await service.cancel(broadcast_id, actor_ref)
+            await close_keyboard(update)
         else:
             changed = True
     except BroadcastNotFound:
@@ -316,7 +354,7 @@ def format_eta(_: Gettext, seconds: float) -> str:
         return _("about {n} s").format(n=max(1, round(seconds)))
     if seconds < 3600:
         return _("about {n} min").format(n=round(seconds / 60))
-    return _("about {n} h").format(n=round(seconds / 3600, 1))
+    return _("about {n} h").format(n=_.decimal(seconds / 3600, 1))
 
 
 def progress_screen(_: Gettext, broadcast: Broadcast, rate: float) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -324,9 +362,13 @@ def progress_screen(_: Gettext, broadcast: Broadcast, rate: float) -> tuple[str,
     lines = [
         _("📢 Broadcast {id}: {state}").format(id=broadcast.id, state=_(STATE_LABELS[broadcast.state])),
         _("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
-            sent=broadcast.sent, failed=broadcast.failed, blocked=broadcast.blocked
+            sent=_.number(broadcast.sent),
+            failed=_.number(broadcast.failed),
+            blocked=_.number(broadcast.blocked),
         ),
-        _("Remaining: {remaining} of {total}").format(remaining=broadcast.remaining, total=broadcast.total),
+        _("Remaining: {remaining} of {total}").format(
+            remaining=_.number(broadcast.remaining), total=_.number(broadcast.total)
+        ),
     ]
     if broadcast.state == BroadcastState.RUNNING and broadcast.remaining:
         lines.append(_("Time left: {eta}").format(eta=format_eta(_, broadcast.remaining / rate)))

@@ -28,7 +28,7 @@ from bot.domain.reports import (
     period_of,
     scope_of,
 )
-from bot.exports import STEP_NAMES, ExportContext, csv_text, hours, open311, percent, workbook_bytes
+from bot.exports import STEP_NAMES, ExportContext, csv_text, open311, workbook_bytes
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers.common import Turn, begin, close_keyboard, esc, send, visible_len
@@ -213,12 +213,14 @@ async def _deliver(update: Update, turn: Turn, actor: Actor, scope: Scope, perio
         first=period.first.isoformat(),
         last=period.last.isoformat(),
     )
-    caption = turn._("📤 {period}: {count} petitions.").format(period=period.label(), count=len(received))
+    caption = turn._("📤 {period}: {count} petitions.").format(
+        period=period.label(), count=turn._.number(len(received))
+    )
     await chat.send_document(InputFile(content, filename=name), caption=caption)
 
 
-def _counts(items: list[tuple[str, int]]) -> str:
-    return " · ".join(f"{esc(name)} {count}" for name, count in items) or "–"
+def _counts(_: Gettext, items: list[tuple[str, int]]) -> str:
+    return " · ".join(f"{esc(name)} {_.number(count)}" for name, count in items) or "–"
 
 
 def _top(counts: dict[str, int], name: Callable[[str], str]) -> list[tuple[str, int]]:
@@ -233,28 +235,35 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
         _("📊 <b>Statistics</b> — {where}").format(where=esc(where)),
         _("Period: {period}").format(period=report.period.label()),
         "",
-        _("<b>Received:</b> {count}").format(count=report.received),
+        _("<b>Received:</b> {count}").format(count=_.number(report.received)),
     ]
     statuses = [
         (ctx.status(s), report.by_status[s.value]) for s in PetitionStatus if report.by_status.get(s.value)
     ]
-    lines.append(_("<b>By status:</b> {list}").format(list=_counts(statuses)))
-    lines.append(_("<b>By locality:</b> {list}").format(list=_counts(_top(report.by_locality, ctx.locality))))
-    lines.append(_("<b>By category:</b> {list}").format(list=_counts(_top(report.by_category, ctx.category))))
-    lines.append(_("<b>By type:</b> {list}").format(list=_counts(_top(report.by_type, ctx.type))))
+    lines.append(_("<b>By status:</b> {list}").format(list=_counts(_, statuses)))
+    lines.append(
+        _("<b>By locality:</b> {list}").format(list=_counts(_, _top(report.by_locality, ctx.locality)))
+    )
+    lines.append(
+        _("<b>By category:</b> {list}").format(list=_counts(_, _top(report.by_category, ctx.category)))
+    )
+    lines.append(_("<b>By type:</b> {list}").format(list=_counts(_, _top(report.by_type, ctx.type))))
     lines.append("")
     for kind, stats in report.steps.items():
         lines.append(
-            _("<b>{step}:</b> on time {good}/{due} ({rate}); median {median}, 90th percentile {p90}").format(
+            _(
+                "<b>{step}:</b> on time {good} of {due} ({rate}); half were done within {median}, "
+                "nine in ten within {p90}"
+            ).format(
                 step=esc(_(STEP_NAMES[kind])),
-                good=stats.met_on_time,
-                due=stats.due,
-                rate=percent(stats.on_time_rate),
-                median=hours(stats.median_hours),
-                p90=hours(stats.p90_hours),
+                good=_.number(stats.met_on_time),
+                due=_.number(stats.due),
+                rate=_.percent(stats.on_time_rate),
+                median=_.hours(stats.median_hours),
+                p90=_.hours(stats.p90_hours),
             )
         )
-    lines.append(_("<b>Overdue now:</b> {count}").format(count=len(report.overdue)))
+    lines.append(_("<b>Overdue now:</b> {count}").format(count=_.number(len(report.overdue))))
     for case in report.overdue[:OVERDUE_SHOWN]:
         lines.append(
             f"  • {esc(case.ticket)} — {esc(ctx.official(case.assignee_id))} ({ctx.when(case.due_at)})"
@@ -264,18 +273,18 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
         _(
             "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
         ).format(
-            resolved=percent(report.resolved_rate),
-            answered=report.verdicts_answered,
-            rating="–" if report.average_rating is None else f"{report.average_rating:.2f}",
-            reopen=percent(report.reopen_rate),
+            resolved=_.percent(report.resolved_rate),
+            answered=_.number(report.verdicts_answered),
+            rating=_.decimal(report.average_rating),
+            reopen=_.percent(report.reopen_rate),
         )
     )
     lines.append(
         _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
-            held=report.dialogues_held,
-            resolved=report.proposals_resolved,
-            total=report.proposals,
-            rate=percent(report.proposals_resolution_rate),
+            held=_.number(report.dialogues_held),
+            resolved=_.number(report.proposals_resolved),
+            total=_.number(report.proposals),
+            rate=_.percent(report.proposals_resolution_rate),
         )
     )
     text = "\n".join(lines)

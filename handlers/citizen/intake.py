@@ -38,6 +38,9 @@ from storage.models import Attachment, Step
 
 log = get_logger(__name__)
 
+LOCALITY_MATCHES_MAX = 200  # every match of a typed name, shown a page at a time
+LOCALITY_QUERY_MAX = 200
+
 
 async def prompt_current_step(update: Update, turn: Turn) -> None:
     """Send the prompt of the step the citizen is at (used to resume after anything)."""
@@ -56,7 +59,7 @@ async def prompt_current_step(update: Update, turn: Turn) -> None:
         else:
             await send(update, *views.type_prompt(_, draft, session))
     elif session.step == Step.DESCRIPTION:
-        await send(update, *views.description_prompt(_, draft, session))
+        await send_screen(update, views.description_prompt(_, draft, session))
     elif session.step == Step.ATTACHMENTS:
         await send(update, *views.attachments_prompt(_, draft, session))
     elif session.step == Step.CONTACT:
@@ -74,8 +77,48 @@ async def start_or_resume(update: Update, turn: Turn) -> None:
         await turn.save()
         await send(update, *views.resume_offer(turn._, turn.session.draft))
         return
-    intake.start_draft(turn.session)
+    if turn.session.draft is not None and turn.session.draft.kept_text is not None:
+        intake.resume(turn.session)  # a draft begun with a message typed at the main menu
+    else:
+        intake.start_draft(turn.session)
     await turn.save()
+    await prompt_current_step(update, turn)
+
+
+async def start_with_text(update: Update, turn: Turn, text: str) -> None:
+    """A message typed at the main menu begins a petition: it waits as the description draft while the
+    citizen chooses the place, topic and kind (after consent, when not given yet)."""
+    _ = turn._
+    intake = turn.deps.intake
+    unfinished = intake.has_unfinished_draft(turn.session)
+    intake.keep_text(turn.session, text)
+    if not has_petition_consent(turn.citizen):
+        from handlers.citizen.start import ask_consent
+
+        await send(
+            update,
+            _(
+                "📝 I kept your message to start a petition with it. Before you send a petition, please read "
+                "and answer the consent request."
+            ),
+        )
+        await ask_consent(update, turn, then="new")
+        return
+    if unfinished:
+        await start_or_resume(update, turn)  # continue the other draft, or start again with this text
+        return
+    if await _over_daily_limit(update, turn):
+        return
+    intake.resume(turn.session)
+    await turn.save()
+    await send(
+        update,
+        _(
+            "📝 I kept your message as the description of a new petition. First, a few short questions: "
+            "where, what about, and what kind of petition."
+        ),
+        views.main_menu(_),
+    )
     await prompt_current_step(update, turn)
 
 
@@ -168,8 +211,10 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         draft = intake.check_tag(session, tag)
         if action == "rs":
             intake.resume(session)
+            if draft.description is not None:
+                draft.kept_text = None  # the continued petition is already described
         elif action == "rn":
-            intake.start_draft(session)
+            intake.start_draft(session, kept_text=draft.kept_text)
         elif action == "cx":
             await answer_query(update)
             await close_keyboard(update)
@@ -181,6 +226,18 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             page = int(arg) if arg.isdigit() else 0
             await turn.save()
             await edit_or_send(update, *views.locality_page(_, draft, session, turn.deps.directory, page))
+            return
+        elif action == "lq":
+            intake.check_tag(session, tag, Step.LOCALITY)
+            if session.locality_query is None:
+                raise StaleAction("no search")
+            await query.answer()
+            search = turn.deps.directory.search_localities(session.locality_query, limit=LOCALITY_MATCHES_MAX)
+            page = int(arg) if arg.isdigit() else 0
+            await turn.save()
+            await edit_or_send(
+                update, *views.locality_results(_, draft, session, search, turn.deps.directory, page)
+            )
             return
         elif action == "lc":
             intake.check_tag(session, tag, Step.LOCALITY)
@@ -205,6 +262,14 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
             await answer_query(update)
             await edit_or_send(update, *views.type_prompt(_, draft, session))
             return
+        elif action == "dk":
+            intake.check_tag(session, tag, Step.DESCRIPTION)
+            try:
+                intake.keep_description(session)
+            except (DescriptionEmpty, DescriptionTooShort, DescriptionTooLong):
+                await query.answer()
+                await _set_description(update, turn, draft.kept_text or "")
+                return
         elif action == "ad":
             intake.check_tag(session, tag, Step.ATTACHMENTS)
             intake.finish_attachments(session)
@@ -272,6 +337,8 @@ def _choice_echo(turn: Turn, action: str, arg: str) -> str | None:
         return f"🗂 {esc(category.name(_.lang))} ✓" if category else None
     if action in ("ty", "tf"):
         return f"📌 {_(views.TYPE_LABELS[PetitionType(arg)])} ✓"
+    if action == "dk":
+        return _("📝 Description saved ✓")
     if action == "ad":
         draft = turn.session.draft
         count = len(draft.attachments) if draft else 0
@@ -331,7 +398,8 @@ async def on_step_text(update: Update, turn: Turn, text: str) -> None:
     draft = session.draft
     assert draft is not None
     if session.step == Step.LOCALITY:
-        search = turn.deps.directory.search_localities(text)
+        search = turn.deps.directory.search_localities(text, limit=LOCALITY_MATCHES_MAX)
+        session.locality_query = text[:LOCALITY_QUERY_MAX]  # for the pages of the matches
         await turn.save()
         await send(update, *views.locality_results(_, draft, session, search, turn.deps.directory))
         return
@@ -391,9 +459,9 @@ async def _set_description(update: Update, turn: Turn, text: str) -> None:
         ).format(length=exc.length, minimum=exc.minimum)
     except DescriptionTooLong as exc:
         message = _(
-            "That is too long ({length} characters; at most {maximum:,}). Please shorten it and send "
+            "That is too long ({length} characters; at most {maximum}). Please shorten it and send "
             "it again — your other answers are kept."
-        ).format(length=f"{exc.length:,}", maximum=exc.maximum)
+        ).format(length=_.number(exc.length), maximum=_.number(exc.maximum))
     else:
         await turn.save()
         await send(update, _("📝 Description saved ✓"))
@@ -417,6 +485,7 @@ async def on_step_attachment(update: Update, turn: Turn, attachment: Attachment,
             await _set_description(update, turn, caption)
             return
         session.step = Step.ATTACHMENTS
+        attachment.caption = None  # it became the description
     try:
         count = intake.add_attachment(session, attachment)
     except TooManyAttachments as exc:

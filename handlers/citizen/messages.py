@@ -17,10 +17,11 @@ from handlers.citizen.intake import (
     on_step_contact,
     on_step_text,
     prompt_current_step,
+    start_with_text,
 )
 from handlers.citizen.my import on_my
 from handlers.citizen.start import ask_consent, on_help, on_language
-from handlers.common import Turn, begin, send
+from handlers.common import CAPTION_LIMIT, Turn, begin, excerpt, send
 from handlers.official.cases import on_official_input
 from storage.models import Attachment, AttachmentKind, Step
 
@@ -102,12 +103,18 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif turn.session.step == Step.IDLE and await awaited_text(update, turn, message.text):
         return  # a /subscribe place name or a /broadcast text
     elif turn.session.step == Step.IDLE or turn.session.draft is None:
-        await _idle_guidance(update, turn)
+        await _idle_text(update, turn, message.text)
     else:
         await on_step_text(update, turn, message.text)
 
 
-async def _idle_guidance(update: Update, turn: Turn) -> None:
+async def _idle_text(update: Update, turn: Turn, text: str) -> None:
+    """Text at the main menu: long enough to describe something, it begins a petition (officials get
+    the guidance instead: their chat is for cases)."""
+    user_id = update.effective_user.id if update.effective_user else 0
+    if turn.deps.intake.could_describe(text) and not (await turn.deps.cases.actor(user_id)).is_staff:
+        await start_with_text(update, turn, text)
+        return
     _ = turn._
     if not has_petition_consent(turn.citizen):
         await send(update, _("Welcome! Send /start to begin."))
@@ -121,7 +128,15 @@ async def _idle_guidance(update: Update, turn: Turn) -> None:
 
 
 def attachment_of(message: Message) -> Attachment | None:
-    """The evidence a message carries, as a stored Attachment (file ids only, nothing downloaded)."""
+    """The evidence a message carries, as a stored Attachment (file ids only, nothing downloaded), with
+    its caption."""
+    attachment = _file_of(message)
+    if attachment is not None and message.caption:
+        attachment.caption = excerpt(message.caption, CAPTION_LIMIT)
+    return attachment
+
+
+def _file_of(message: Message) -> Attachment | None:
     if message.photo:
         photo = message.photo[-1]  # the largest size
         return Attachment(

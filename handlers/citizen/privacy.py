@@ -23,8 +23,9 @@ from storage.models import ConsentPurpose, Step
 TICKETS_SHOWN = 20
 
 
-def summary_text(_: Gettext, summary: PrivacySummary) -> str:
-    """Everything stored about the citizen, in short."""
+def summary_text(_: Gettext, summary: PrivacySummary, subscription_names: list[str] | None = None) -> str:
+    """Everything stored about the citizen, in short; ``subscription_names`` (escaped) name the
+    subscriptions (their codes otherwise)."""
     citizen = summary.citizen
     lines = [_("🔒 <b>Your data</b>"), "", _("What is stored about you:")]
     lines.append("• " + _("your Telegram account number and your language"))
@@ -57,7 +58,8 @@ def summary_text(_: Gettext, summary: PrivacySummary) -> str:
     else:
         lines.append("• " + _("petitions: none"))
     if summary.subscriptions:
-        lines.append("• " + _("subscriptions: {items}").format(items=esc(", ".join(summary.subscriptions))))
+        items = ", ".join(subscription_names or [esc(code) for code in summary.subscriptions])
+        lines.append("• " + _("subscriptions: {items}").format(items=items))
     lines += [
         "",
         _(
@@ -83,9 +85,12 @@ def privacy_keyboard(_: Gettext) -> InlineKeyboardMarkup:
 
 async def show_privacy(update: Update, turn: Turn) -> None:
     """Send the summary of the citizen's data and the rights buttons."""
+    from handlers.citizen.subscriptions import target_name
+
     summary = await turn.deps.privacy.summary(turn.citizen)
     await turn.save()
-    await send(update, summary_text(turn._, summary), privacy_keyboard(turn._))
+    names = [target_name(turn, code) for code in summary.subscriptions]
+    await send(update, summary_text(turn._, summary, names), privacy_keyboard(turn._))
 
 
 async def on_privacy_button(update: Update, context: BotContext) -> None:

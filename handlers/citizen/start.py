@@ -18,6 +18,14 @@ async def show_menu(update: Update, turn: Turn, text: str | None = None) -> None
     await send(update, text or views.menu_text(turn._), views.main_menu(turn._))
 
 
+async def staff_tools(update: Update, turn: Turn) -> tuple[bool, bool] | None:
+    """``(is_admin, may_organise)`` when the user is an official or admin, else None."""
+    actor = await turn.deps.cases.actor(update.effective_user.id if update.effective_user else 0)
+    if not actor.is_staff:
+        return None
+    return actor.is_admin, turn.deps.dialogues.may_manage(actor)
+
+
 async def ask_consent(
     update: Update, turn: Turn, *, then: str = "menu", dialogue_id: str | None = None
 ) -> None:
@@ -169,7 +177,16 @@ async def on_language_button(update: Update, context: BotContext) -> None:
             views.consent_keyboard(turn._, turn.session),
         )
         return
-    await show_menu(update, turn)
+    tools = await staff_tools(update, turn)
+    if tools is not None:  # an official keeps the official menu, and their commands follow the language
+        from handlers.commands import publish_staff_commands
+        from handlers.official.views import staff_menu_text
+
+        user_id = update.effective_user.id if update.effective_user else 0
+        await publish_staff_commands(update.get_bot(), turn.deps, user_id)
+        await show_menu(update, turn, staff_menu_text(turn._, is_admin=tools[0], may_organise=tools[1]))
+    else:
+        await show_menu(update, turn)
     if turn.session.step not in (Step.IDLE, Step.CONSENT):
         from handlers.citizen.intake import prompt_current_step
 
@@ -180,6 +197,11 @@ async def on_help(update: Update, context: BotContext) -> None:
     """/help."""
     turn = await begin(update, context)
     await turn.save()
+    tools = await staff_tools(update, turn)
+    if tools is not None:  # their tools first; they may also send petitions like anyone
+        from handlers.official.views import staff_help_text
+
+        await send(update, staff_help_text(turn._, is_admin=tools[0], may_organise=tools[1]))
     await send(update, views.help_text(turn._), views.main_menu(turn._))
 
 

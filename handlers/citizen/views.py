@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from bot import callbacks
 from bot.domain.citizens import CONSENT_TEXT_VERSION, encode_choices
+from bot.domain.deadlines import DeadlineKind, Duration, DurationUnit
 from bot.domain.directory import Directory, Locality, LocalitySearch, PetitionType
 from bot.domain.intake import (
     ATTACHMENTS_MAX,
@@ -25,6 +27,7 @@ from storage.models import (
     AttachmentKind,
     ConsentPurpose,
     ConsentRecord,
+    Deadline,
     Draft,
     Petition,
     PetitionStatus,
@@ -294,10 +297,16 @@ def _tail_rows(_: Gettext, draft: Draft, session: Session) -> list[list[InlineKe
 
 
 def resume_offer(_: Gettext, draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
-    """Offered on /new when an unfinished draft exists."""
-    text = _("You have an unfinished petition started on {when}. Continue it or start a new one?").format(
-        when=local_time(draft.started_at)
-    )
+    """Offered on /new (or on a message typed at the main menu) when an unfinished draft exists."""
+    if draft.kept_text is not None:
+        text = _(
+            "You have an unfinished petition started on {when}. Continue it, or start a new petition with "
+            "the message you just sent?"
+        ).format(when=local_time(draft.started_at))
+    else:
+        text = _("You have an unfinished petition started on {when}. Continue it or start a new one?").format(
+            when=local_time(draft.started_at)
+        )
     markup = InlineKeyboardMarkup(
         [
             [button(_("▶️ Continue"), _intake(draft, "rs"))],
@@ -313,7 +322,7 @@ def locality_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, In
         step_header(_, Step.LOCALITY),
         _(
             "Which commune or ward is it in? Type its name — names from before July 2025 work too "
-            "(for example «Cẩm Lộc» or «Kỳ Lợi»). Or browse the list."
+            "(for example «Bắc Hà», now part of Thành Sen, or «Cẩm Lộc»). Or browse the list."
         ),
     )
     rows = [
@@ -328,10 +337,39 @@ def locality_label(_: Gettext, locality: Locality) -> str:
     return locality.name
 
 
+def _mid_sentence(_: Gettext, name: str) -> str:
+    """A unit's name inside a Vietnamese sentence starts in lower case ("huyện Thạch Hà")."""
+    return name[:1].lower() + name[1:] if _.lang == "vi" else name
+
+
+def merge_notes(_: Gettext, search: LocalitySearch) -> list[str]:
+    """Why a match is listed: a former commune merged into it, or it lies in a former district."""
+    notes: list[str] = []
+    merged: dict[str, list[str]] = {}
+    districts: dict[str, list[str]] = {}
+    for match in search.matches:
+        if match.via is not None and search.split is None:
+            merged.setdefault(match.via.name, []).append(match.locality.name)
+        elif match.via_district:
+            districts.setdefault(match.via_district, []).append(match.locality.name)
+    for old, new in merged.items():
+        notes.append(
+            "• " + _("The former {old} is now part of {new}.").format(old=esc(old), new=esc(", ".join(new)))
+        )
+    for district, names in districts.items():
+        notes.append(
+            "• "
+            + _(
+                "Districts were abolished on 1 July 2025; the territory of the former {district} is now in: {names}."
+            ).format(district=esc(_mid_sentence(_, district)), names=esc(", ".join(names)))
+        )
+    return notes
+
+
 def locality_results(
-    _: Gettext, draft: Draft, session: Session, search: LocalitySearch, directory: Directory
+    _: Gettext, draft: Draft, session: Session, search: LocalitySearch, directory: Directory, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The matches of a typed locality name."""
+    """The matches of a typed locality name, a page at a time, with why each is listed."""
     rows: list[list[InlineKeyboardButton]] = []
     if search.split is not None:
         names = ", ".join(esc(m.locality.name) for m in search.matches)
@@ -345,11 +383,28 @@ def locality_results(
         ).format(query=esc(search.query if len(search.query) <= 80 else search.query[:80] + "…"))
     else:
         text = _("Which one do you mean? Tap it, or type another name.")
-    for match in search.matches:
+    notes = merge_notes(_, search)
+    if notes:
+        text += "\n\n" + "\n".join(notes)
+    page_count = max(1, -(-len(search.matches) // LOCALITIES_PER_PAGE))
+    page = min(max(page, 0), page_count - 1)
+    shown = search.matches[page * LOCALITIES_PER_PAGE : (page + 1) * LOCALITIES_PER_PAGE]
+    for match in shown:
         label = match.locality.name
         if match.via is not None and search.split is None:
             label = _("{new} (formerly {old})").format(new=match.locality.name, old=match.via.name)
         rows.append([button(label, _intake(draft, "lc", match.locality.code))])
+    if page_count > 1:
+        text += "\n\n" + _("{count} matches, page {page} of {pages}.").format(
+            count=_.number(len(search.matches)), page=page + 1, pages=page_count
+        )
+        nav = []
+        if page > 0:
+            nav.append(button("◀️", _intake(draft, "lq", page - 1)))
+        nav.append(button(f"{page + 1}/{page_count}", _intake(draft, "lq", page)))
+        if page < page_count - 1:
+            nav.append(button("▶️", _intake(draft, "lq", page + 1)))
+        rows.append(nav)
     rows.append([button(_("📋 Browse all communes and wards"), _intake(draft, "lp", 0))])
     rows += _tail_rows(_, draft, session)
     return text, InlineKeyboardMarkup(rows)
@@ -447,19 +502,31 @@ def formal_notice(_: Gettext, draft: Draft, petition_type: PetitionType) -> tupl
     return text, markup
 
 
-def description_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, InlineKeyboardMarkup]:
-    """Ask for the description."""
+def description_prompt(_: Gettext, draft: Draft, session: Session) -> Screen:
+    """Ask for the description; offer the text kept from the main menu, if any."""
+    if draft.kept_text is not None:
+        text = "<b>{}</b>\n{}\n{}\n\n{}".format(
+            step_header(_, Step.DESCRIPTION),
+            _("Earlier you wrote:"),
+            DESCRIPTION_MARK,
+            _(
+                "Keep it as the description, or type a new one: what happened, where exactly, since when. "
+                "Between {min} and {max} characters."
+            ).format(min=_.number(DESCRIPTION_MIN), max=_.number(DESCRIPTION_MAX)),
+        )
+        rows = [[button(_("✅ Keep this text"), _intake(draft, "dk"))], *_tail_rows(_, draft, session)]
+        return with_description(_, text, draft.kept_text, InlineKeyboardMarkup(rows))
     text = "<b>{}</b>\n{}\n\n{}".format(
         step_header(_, Step.DESCRIPTION),
         _(
             "Describe the problem in your own words: what happened, where exactly, since when. "
             "Between {min} and {max} characters."
-        ).format(min=DESCRIPTION_MIN, max=f"{DESCRIPTION_MAX:,}"),
+        ).format(min=_.number(DESCRIPTION_MIN), max=_.number(DESCRIPTION_MAX)),
         _(
             "🔒 Please do not send ID card numbers, health records or other sensitive data that are not needed."
         ),
     )
-    return text, InlineKeyboardMarkup(_tail_rows(_, draft, session))
+    return Screen(text, InlineKeyboardMarkup(_tail_rows(_, draft, session)))
 
 
 def attachments_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, InlineKeyboardMarkup]:
@@ -612,17 +679,66 @@ def edit_menu(_: Gettext, draft: Draft, directory: Directory) -> Screen:
     return with_description(_, text, draft.description or "", InlineKeyboardMarkup(rows))
 
 
-def submitted_text(_: Gettext, ticket: str, locality: Locality | None) -> str:
-    """The receipt: ticket number and what happens next, in plain words."""
+DURATION_WORDS = {
+    DurationUnit.WORKING_DAYS: (N_("{n} working day"), N_("{n} working days")),
+    DurationUnit.WORKING_HOURS: (N_("{n} working hour"), N_("{n} working hours")),
+    DurationUnit.DAYS: (N_("{n} day"), N_("{n} days")),
+}
+
+
+def duration_text(_: Gettext, duration: Duration) -> str:
+    """ "7 working days", "4 working hours", "30 days" in the reader's language."""
+    value, unit = duration.label_parts()
+    one, many = DURATION_WORDS[unit]
+    number = _.number(value) if float(value).is_integer() else _.decimal(value, 1)
+    return _(one if value == 1 else many).format(n=number)
+
+
+def _deadline_words(_: Gettext, duration: Duration | None, deadline: Deadline | None) -> str | None:
+    """ "within 7 working days (by 14/12/2026 17:00)", or what of it is known."""
+    due = _("by {due}").format(due=local_time(deadline.due_at)) if deadline is not None else None
+    if duration is None:
+        return due
+    within = _("within {duration}").format(duration=duration_text(_, duration))
+    return f"{within} ({due})" if due else within
+
+
+def submitted_text(
+    _: Gettext,
+    ticket: str,
+    locality: Locality | None,
+    durations: Mapping[DeadlineKind, Duration] | None = None,
+    deadlines: Mapping[str, Deadline] | None = None,
+) -> str:
+    """The receipt: ticket number and what happens next, in plain words — with the deadlines of this
+    petition's type and category: ``durations`` from ``DeadlinePolicy.durations(...)`` and/or the
+    petition's ``deadlines`` (their due dates)."""
     place = esc(locality.name) if locality else ""
+    durations = durations or {}
+    deadlines = deadlines or {}
+    accept = _deadline_words(_, durations.get(DeadlineKind.ACCEPT), deadlines.get(DeadlineKind.ACCEPT.value))
+    resolve = _deadline_words(
+        _, durations.get(DeadlineKind.RESOLVE), deadlines.get(DeadlineKind.RESOLVE.value)
+    )
+    if accept and resolve:
+        first = _(
+            "1. It goes to the officials responsible for {place}, who should accept it {accept} "
+            "and resolve it {resolve}."
+        ).format(place=place, accept=accept, resolve=resolve)
+    elif accept:
+        first = _(
+            "1. It goes to the officials responsible for {place}, who should accept it {accept}."
+        ).format(place=place, accept=accept)
+    else:
+        first = _("1. It goes to the officials responsible for {place}.").format(place=place)
     return _(
         "✅ <b>Your petition has been sent.</b>\n"
         "Ticket number: <b>{ticket}</b> — keep it for reference.\n\n"
         "What happens next:\n"
-        "1. It goes to the officials responsible for {place}, who should accept it within 1 working day.\n"
+        "{first}\n"
         "2. You will get a message here when it is accepted, answered or resolved.\n"
         "3. /my shows its status at any time."
-    ).format(ticket=esc(ticket), place=place)
+    ).format(ticket=esc(ticket), first=first)
 
 
 # --- my petitions ------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         if pending is None or pending.ticket != ticket or pending.version != stage:
             raise StaleAction(ticket)
         petition = await cases.check(actor, ticket, stage, CaseAction(pending.action))
-        templates = await _templates(turn, petition)
+        templates = await _templates(turn, petition, CaseAction(pending.action))
         index = int(data.arg(2)) if data.arg(2).isdigit() else -1
         if not 0 <= index < len(templates):
             raise UnknownChoice(data.arg(2))
@@ -138,8 +138,13 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         targets = await cases.transfer_targets(petition)
         units = {u.key: u for u in await cases.units()}
         await query.answer()
-        await close_keyboard(update)
-        await send(update, *views.transfer_targets(_, petition, targets, units))
+        unit_key = data.arg(2) or None
+        screen = views.transfer_targets(_, petition, targets, units, unit_key)
+        if unit_key is None:  # from the case card: close it, the list follows
+            await close_keyboard(update)
+            await send(update, *screen)
+        else:  # a unit chosen, or back to the units: in place
+            await edit_or_send(update, *screen)
         return
     target_name = ""
     target_id = None
@@ -159,10 +164,17 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
     await query.answer()
     # The card's buttons close while the official writes; a fresh card follows the action (or Cancel).
     await close_keyboard(update)
-    await send(update, *views.prompt(_, case_action, petition, await _templates(turn, petition), target_name))
+    await send(
+        update,
+        *views.prompt(_, case_action, petition, await _templates(turn, petition, case_action), target_name),
+    )
 
 
-async def _templates(turn: Turn, petition: Petition) -> list[str]:
+async def _templates(turn: Turn, petition: Petition, action: CaseAction) -> list[str]:
+    """What the official may pick instead of typing: common questions when asking for information,
+    else the unit's saved answers."""
+    if action == CaseAction.ASK_INFO:
+        return [turn._(question) for question in views.ASK_QUESTIONS]
     officials = await turn.deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
     unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
@@ -197,6 +209,8 @@ async def complete(
         note = pending.note  # the evidence after the note
     if note is None and attachments and message is not None and not is_visibly_empty(message.caption):
         note = message.caption
+        for attachment in attachments:
+            attachment.caption = None  # it is the note, told to the citizen once
     if note is None and attachments and action in (CaseAction.REPLY, CaseAction.ASK_INFO):
         note = f"[{attachments[0].kind.value}]"
     try:
@@ -270,7 +284,9 @@ async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
     officials = await turn.deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
     unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
-    await send_screen(update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit))
+    await send_screen(
+        update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit, officials=officials)
+    )
 
 
 async def send_current_card(update: Update, turn: Turn, ticket: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
@@ -18,7 +20,7 @@ from handlers.citizen.views import (
     with_description,
 )
 from handlers.common import Screen, esc, excerpt, length_limit
-from storage.models import Draft, Official, Petition, PetitionStatus, Unit
+from storage.models import Draft, HistoryEntry, Official, Petition, PetitionStatus, Unit
 
 INBOX_PAGE = 6
 
@@ -32,6 +34,14 @@ ACTION_LABELS = {
     CaseAction.EXTEND: N_("⏳ Extend the deadline"),
 }
 DEADLINE_LABELS = {"accept": N_("Accept by"), "resolve": N_("Resolve by")}
+ASK_QUESTIONS = (
+    N_("Could you tell us the exact place: village or residential group, street, house number?"),
+    N_("Could you send a photo or a video of the problem?"),
+    N_("Since when has this been happening, and is it still going on?"),
+    N_("How many households or people are affected?"),
+    N_("Have you already raised this with another office? Which one, and what did they answer?"),
+    N_("Could you send the documents you mention (decision, contract, certificate)?"),
+)
 DONE_LABELS = {
     CaseAction.ACCEPT: N_("✅ {ticket} accepted. The citizen has been told."),
     CaseAction.REPLY: N_("💬 Your reply on {ticket} was sent to the citizen."),
@@ -82,6 +92,19 @@ HISTORY_LABELS = {
 }
 
 
+def role_in_unit(official: Official | None, unit: Unit | None) -> str:
+    """Who an official is, by role rather than by name — "Chủ tịch UBND xã Cẩm Trung": their title,
+    followed by the unit's name unless the title already says it (not escaped)."""
+    if official is None:
+        return unit.name if unit else ""
+    title = official.title.strip()
+    if unit is None or not title:
+        return title or (unit.name if unit else "")
+    if unit.name.casefold() in title.casefold():
+        return title
+    return f"{title}, {unit.name}"
+
+
 def case_callback(action: str, petition: Petition, *extra: str | int) -> str:
     """``o:<action>:<ticket>:<stage>[...]``."""
     return callbacks.build("o", action, petition.id, petition.stage, *extra)
@@ -95,8 +118,10 @@ def case_card(
     unit: Unit | None,
     *,
     header: str | None = None,
+    officials: Mapping[str, Official] | None = None,
 ) -> str:
-    """Everything an official needs to act; never the identity of an anonymous citizen."""
+    """Everything an official needs to act; never the identity of an anonymous citizen. ``officials``
+    name who transferred the case."""
     locality = directory.locality(petition.locality_code)
     category = directory.category(petition.category)
     lines = []
@@ -142,7 +167,37 @@ def case_card(
         if unit is not None:
             who += f", {unit.name}"
         lines.append("👮 {} {}".format(_("Assigned to:"), esc(who)))
+    transfer = last_transfer(petition)
+    if transfer is not None:
+        lines.append(
+            "↪️ "
+            + _("Transferred by {who}, {when}. Reason:").format(
+                who=esc(actor_label(_, transfer.actor, officials or {})), when=local_time(transfer.at)
+            )
+            + "\n<blockquote>{}</blockquote>".format(esc(transfer.note or "—"))
+        )
     return "\n".join(lines)
+
+
+def last_transfer(petition: Petition) -> HistoryEntry | None:
+    """The transfer that brought the case to its current assignee, if that is how it came."""
+    for entry in reversed(petition.history):
+        if entry.action == "transferred":
+            return entry if entry.assignee_id == petition.assignee_id else None
+        if entry.action in ("routed", "escalated"):
+            return None
+    return None
+
+
+def actor_label(_: Gettext, actor: str, officials: Mapping[str, Official]) -> str:
+    """Who did something, as staff read it: "Name (Title)", "an administrator", or the raw reference."""
+    kind, _sep, ref = actor.partition(":")
+    if kind == "official":
+        official = officials.get(ref)
+        return f"{official.name} ({official.title})" if official else ref
+    if kind == "admin":
+        return _("an administrator")
+    return actor
 
 
 def case_screen(
@@ -153,9 +208,10 @@ def case_screen(
     unit: Unit | None,
     *,
     header: str | None = None,
+    officials: Mapping[str, Official] | None = None,
 ) -> Screen:
     """The case card with its buttons (the description apart when the card would be too long)."""
-    text = case_card(_, petition, directory, assignee, unit, header=header)
+    text = case_card(_, petition, directory, assignee, unit, header=header, officials=officials)
     return with_description(_, text, petition.description, case_keyboard(_, petition))
 
 
@@ -166,9 +222,29 @@ def case_keyboard(_: Gettext, petition: Petition) -> InlineKeyboardMarkup:
         a for a in CaseAction if petition.status in ALLOWED_FROM[a] and (a != CaseAction.EXTEND or extendable)
     ]
     buttons = [button(_(ACTION_LABELS[a]), case_callback(a.value, petition)) for a in allowed]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = paired(buttons)
     rows.append([button(_("📜 History"), callbacks.build("o", "his", petition.id))])
     return InlineKeyboardMarkup(rows)
+
+
+SHORT_LABEL = 16  # two buttons of at most this many characters share a row on a phone without being cut
+
+
+def paired(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """Two short buttons to a row; a long label (Vietnamese ones often are) gets a row of its own."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for item in buttons:
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and len(last) == 1
+            and len(last[0].text) <= SHORT_LABEL
+            and len(item.text) <= SHORT_LABEL
+        ):
+            last.append(item)
+        else:
+            rows.append([item])
+    return rows
 
 
 def prompt(
@@ -178,7 +254,9 @@ def prompt(
     text = _(PROMPTS[action]).format(ticket=esc(petition.id), target=esc(target)) + " " + length_limit(_)
     rows = []
     if action in (CaseAction.REPLY, CaseAction.RESOLVE, CaseAction.REJECT, CaseAction.ASK_INFO) and templates:
-        text += "\n\n" + _("Or pick a saved answer:")
+        text += "\n\n" + (
+            _("Or pick a question:") if action == CaseAction.ASK_INFO else _("Or pick a saved answer:")
+        )
         for index, template in enumerate(templates[:8]):
             text += f"\n{index + 1}. {esc(template)}"
         rows.append(
@@ -197,17 +275,56 @@ def evidence_prompt(_: Gettext, petition: Petition) -> tuple[str, InlineKeyboard
     return text, InlineKeyboardMarkup([[button(_("✖️ Cancel"), callbacks.build("o", "cx", petition.id))]])
 
 
+ALL_UNITS = "*"  # the transfer list's "back to the units" argument
+
+
+def reachable(official: Official) -> bool:
+    """Whether a case transferred to this official reaches someone (they joined, or work in a team chat)."""
+    return official.is_active and (official.telegram_id is not None or official.team_chat_id is not None)
+
+
 def transfer_targets(
-    _: Gettext, petition: Petition, targets: list[Official], units: dict[str, Unit]
+    _: Gettext,
+    petition: Petition,
+    targets: list[Official],
+    units: dict[str, Unit],
+    unit_key: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """Whom to transfer the case to."""
+    """Whom to transfer the case to: first the unit, then one of its officials who joined the bot."""
+    joined = [o for o in targets if reachable(o)]
+    by_unit: dict[str, list[Official]] = {}
+    for official in joined:
+        by_unit.setdefault(official.unit, []).append(official)
     rows = []
-    for official in sorted(targets, key=lambda o: (o.unit, o.name)):
-        unit = units.get(official.unit)
-        label = f"{official.name} · {unit.name if unit else official.unit}"
-        rows.append([button(label[:60], case_callback("trt", petition, official.id))])
-    rows.append([button(_("✖️ Cancel"), callbacks.build("o", "cx", petition.id))])
-    return _("↪️ Transfer {ticket} to whom?").format(ticket=esc(petition.id)), InlineKeyboardMarkup(rows)
+    cancel = [button(_("✖️ Cancel"), callbacks.build("o", "cx", petition.id))]
+    if unit_key is not None and unit_key != ALL_UNITS and unit_key in by_unit:
+        unit = units.get(unit_key)
+        for official in sorted(by_unit[unit_key], key=lambda o: o.name):
+            rows.append(
+                [button(f"{official.name} — {official.title}", case_callback("trt", petition, official.id))]
+            )
+        rows.append([button(_("◀️ Other units"), case_callback("trf", petition, ALL_UNITS))])
+        text = _("↪️ Transfer {ticket} to whom in {unit}?").format(
+            ticket=esc(petition.id), unit=esc(unit.name if unit else unit_key)
+        )
+        return text, InlineKeyboardMarkup([*rows, cancel])
+
+    def unit_name(key: str) -> str:
+        found = units.get(key)
+        return found.name if found else key
+
+    for key in sorted(by_unit, key=unit_name):
+        count = len(by_unit[key])
+        rows.append([button(f"{unit_name(key)} ({_.number(count)})", case_callback("trf", petition, key))])
+    if not rows:
+        text = _(
+            "No other official who joined the bot can take {ticket}. Invite one with /invite first."
+        ).format(ticket=esc(petition.id))
+    else:
+        text = _(
+            "↪️ Transfer {ticket} to which unit? Only officials who have joined the bot are listed."
+        ).format(ticket=esc(petition.id))
+    return text, InlineKeyboardMarkup([*rows, cancel])
 
 
 def history(_: Gettext, petition: Petition, officials: dict[str, Official]) -> str:
@@ -281,3 +398,68 @@ def inbox(
 def inline_rows(markup: InlineKeyboardMarkup | None) -> list[list[InlineKeyboardButton]]:
     """The rows of a markup (empty for None)."""
     return [list(row) for row in markup.inline_keyboard] if markup else []
+
+
+def staff_menu_text(_: Gettext, *, is_admin: bool, may_organise: bool) -> str:
+    """What an official (or admin) can do, in short: shown instead of the citizen's menu."""
+    lines = [
+        _("What would you like to do?"),
+        _("📥 /inbox — your open cases"),
+        _("🎙 /dialogues — upcoming dialogues · /dialogue [number] — one dialogue's questions"),
+    ]
+    if may_organise:
+        lines.append(_("🗓 /newdialogue — organise a dialogue with citizens"))
+    if is_admin:
+        lines.append(_("🛠 /invite · /officials · /stats · /export · /broadcast · /block"))
+    lines.append(_("🌐 /language — Tiếng Việt / English · ❓ /help — your tools"))
+    return esc("\n".join(lines))  # plain text: "[number]" is a placeholder, not a tag
+
+
+def staff_help_text(_: Gettext, *, is_admin: bool, may_organise: bool) -> str:
+    """/help for officials and admins: their tools (sent before the citizen's help)."""
+    sections = [
+        (
+            "🗂",
+            _("For officials"),
+            _(
+                "Each petition for you arrives here as a case card with buttons: ✅ Accept, 💬 Reply, "
+                "❓ Ask for information, ↪️ Transfer (to another official, with a reason), ✔️ Resolve (with "
+                "what was done; some topics need a photo or document of the result), 🚫 Reject (with where "
+                "to go instead) and, after accepting, ⏳ Extend the deadline once. The citizen is told every "
+                "step in their language; an anonymous citizen's identity is never shown.\n"
+                "/inbox — your open cases, oldest first, by status; a supervisor's include their team's.\n"
+                "You are reminded one working day before a deadline; a late case goes up to your supervisor.\n"
+                "/dialogue [number] — a dialogue's questions and their follow-up."
+            ),
+        )
+    ]
+    if may_organise:
+        sections.append(
+            (
+                "🎙",
+                _("Dialogues"),
+                _(
+                    "/newdialogue — organise a dialogue with citizens: title, host, time, place, communes, "
+                    "topics and seats; a preview, then it is announced to the subscribers.\n"
+                    "/dialogue [number] — reschedule or cancel it (attendees are told), mark it as held, "
+                    "then record the answer or commitment for each question; commitments get a deadline "
+                    "like any case."
+                ),
+            )
+        )
+    if is_admin:
+        sections.append(
+            (
+                "🛠",
+                _("For administrators"),
+                _(
+                    "/invite — a single-use link for an official · /officials — the directory: deactivate, "
+                    "reactivate, change coverage\n"
+                    "/stats — statistics for a period, with a chart · /export — Excel, CSV, Open311\n"
+                    "/broadcast — an announcement to subscribers\n"
+                    "/block [ticket or id] [reason], /unblock — stop an abusive citizen\n"
+                    "/teamchat [official id] — in a forum group: one topic per petition of that official"
+                ),
+            )
+        )
+    return "\n\n".join(f"{emoji} <b>{esc(title)}</b>\n{esc(body)}" for emoji, title, body in sections)

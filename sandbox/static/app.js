@@ -10,6 +10,121 @@ let loading = false;
 let pending = []; // events received while the state is being (re)loaded
 let rejections = [];
 
+// --- the page's own words, in each language (the VI / EN switches) ---------------------------
+// Texts inside a chat follow that chat's language; the page's header and panels follow the switch
+// pressed last (remembered in this browser), Vietnamese at first.
+
+const UI = {
+  vi: {
+    brandSub: "Bot thật, một máy chủ Telegram Bot API giả lập và Redis nhúng — không gì rời khỏi máy này. "
+      + "Gửi phản ánh trong vai người dân, xử lý trong vai cán bộ.",
+    liveTitle: "Cập nhật trực tiếp (server-sent events)",
+    connecting: "đang kết nối…",
+    live: "trực tiếp",
+    reconnecting: "đang kết nối lại…",
+    reset: "⟲ Làm lại",
+    resetTitle: "Dừng bot, xóa dữ liệu và bắt đầu lại",
+    resetting: "Đang làm lại…",
+    resetFailed: "Không làm lại được: ",
+    rejected: "Lệnh Bot API bị từ chối",
+    rejectedWhy: "— những yêu cầu trình giả lập từ chối như Telegram sẽ làm",
+    noneSoFar: "Chưa có.",
+    language: "Ngôn ngữ",
+    reply: "Trả lời",
+    replyTo: "Trả lời ",
+    cancelReply: "Hủy trả lời",
+    attachDocument: "📄 Tài liệu (PDF)",
+    attachLocation: "📍 Vị trí ở Thành Sen",
+    commands: "Lệnh",
+    attach: "Đính kèm tài liệu hoặc vị trí",
+    photo: "Gửi ảnh mẫu (chữ đang gõ thành chú thích)",
+    keyboard: "Hiện hoặc ẩn bàn phím",
+    send: "Gửi",
+    message: "Tin nhắn",
+    official: "cán bộ ",
+    chatWith: " · trò chuyện với ",
+    noCommands: "  Chưa có lệnh nào được đăng ký.",
+    sendCommand: "Gửi ",
+    forwardedFrom: "Chuyển tiếp từ ",
+    photoAlt: "Ảnh",
+    edited: "đã sửa ",
+    replyToThis: "Trả lời tin nhắn này",
+    spoiler: "Nội dung ẩn: bấm để xem",
+    inertButton: "Loại nút này không làm gì trong sandbox.",
+    shares: "Chia sẻ ",
+  },
+  en: {
+    brandSub: "The real bot, a local Telegram Bot API emulator and an embedded Redis — nothing leaves this "
+      + "computer. Submit a petition as the citizen, handle it as the official.",
+    liveTitle: "Live updates (server-sent events)",
+    connecting: "connecting…",
+    live: "live",
+    reconnecting: "reconnecting…",
+    reset: "⟲ Reset",
+    resetTitle: "Stop the bot, delete its data and start again",
+    resetting: "Resetting…",
+    resetFailed: "Reset failed: ",
+    rejected: "Rejected Bot API calls",
+    rejectedWhy: "— requests the emulator refused the way Telegram would",
+    noneSoFar: "None so far.",
+    language: "Language",
+    reply: "Reply",
+    replyTo: "Reply to ",
+    cancelReply: "Cancel reply",
+    attachDocument: "📄 Document (PDF)",
+    attachLocation: "📍 Location in Thành Sen",
+    commands: "Commands",
+    attach: "Attach a document or a location",
+    photo: "Send a sample photo (the text becomes its caption)",
+    keyboard: "Show or hide the keyboard",
+    send: "Send",
+    message: "Message",
+    official: "official ",
+    chatWith: " · chat with ",
+    noCommands: "  No commands registered yet.",
+    sendCommand: "Send ",
+    forwardedFrom: "Forwarded from ",
+    photoAlt: "Photo",
+    edited: "edited ",
+    replyToThis: "Reply to this message",
+    spoiler: "Spoiler: click to show",
+    inertButton: "This kind of button does nothing in the sandbox.",
+    shares: "Shares ",
+  },
+};
+const PAGE_LANG_KEY = "tiengdan-sandbox-lang";
+let pageLang = (() => {
+  try { return localStorage.getItem(PAGE_LANG_KEY) || "vi"; } catch (e) { return "vi"; }
+})();
+let liveOn = false;
+
+function t(lang, key) {
+  const table = UI[lang] || UI.vi;
+  return key in table ? table[key] : UI.en[key];
+}
+
+function chatLang(chat) {
+  return (chat && chat.data && chat.data.language) || "vi";
+}
+
+function translateTree(root, lang) {
+  root.querySelectorAll("[data-i18n]").forEach((node) => { node.textContent = t(lang, node.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-title]").forEach((node) => { node.title = t(lang, node.dataset.i18nTitle); });
+  root.querySelectorAll("[data-i18n-aria]").forEach((node) => {
+    node.setAttribute("aria-label", t(lang, node.dataset.i18nAria));
+  });
+}
+
+function applyPageLanguage(lang) {
+  pageLang = UI[lang] ? lang : "vi";
+  try { localStorage.setItem(PAGE_LANG_KEY, pageLang); } catch (e) { /* private mode */ }
+  document.documentElement.lang = pageLang;
+  translateTree(document.querySelector("body > header"), pageLang);
+  translateTree(document.getElementById("rejections"), pageLang);
+  setLive(liveOn);
+  renderRejections();
+}
+
 // --- helpers -------------------------------------------------------------------------------
 
 function el(tag, className, text) {
@@ -70,7 +185,7 @@ function entityNode(entity, chat, covered) {
     case "expandable_blockquote": node = el("blockquote"); break;
     case "spoiler":
       node = el("span", "spoiler");
-      node.title = "Spoiler: click to show";
+      node.title = t(chatLang(chat), "spoiler");
       node.addEventListener("click", () => node.classList.toggle("shown"));
       break;
     case "text_link":
@@ -87,7 +202,7 @@ function entityNode(entity, chat, covered) {
     }
     case "bot_command":
       node = el("span", "link");
-      node.title = "Send " + covered;
+      node.title = t(chatLang(chat), "sendCommand") + covered;
       node.addEventListener("click", () => sendText(chat, covered.split("@")[0]));
       break;
     case "mention":
@@ -190,10 +305,12 @@ function createChat(data) {
 
 function renderHeader(chat) {
   const { data, section } = chat;
+  const lang = chatLang(chat);
+  translateTree(section, lang);
   section.querySelector(".avatar").textContent = initials(data.name);
   section.querySelector(".title").textContent = data.title;
-  const extra = data.official_id ? "official " + data.official_id : data.phone;
-  section.querySelector(".sub").textContent = data.name + " · " + extra + " · chat with " + bot.name;
+  const extra = data.official_id ? t(lang, "official") + data.official_id : data.phone;
+  section.querySelector(".sub").textContent = data.name + " · " + extra + t(lang, "chatWith") + bot.name;
   section.querySelectorAll(".lang button").forEach((button) => {
     button.classList.toggle("active", button.dataset.lang === (data.language || "vi"));
     button.disabled = false;
@@ -205,7 +322,7 @@ function renderCommands(chat) {
   const menu = chat.commandsMenu;
   menu.replaceChildren();
   const commands = chat.data.commands || [];
-  if (!commands.length) menu.appendChild(el("div", "muted", "  No commands registered yet."));
+  if (!commands.length) menu.appendChild(el("div", "muted", t(chatLang(chat), "noCommands")));
   commands.forEach((command) => {
     const item = el("button");
     item.type = "button";
@@ -224,7 +341,7 @@ function renderEmptyHint(chat) {
   String(chat.data.hint || "").split(/(\/[a-z_]+)/).forEach((part) => {
     if (/^\/[a-z_]+$/.test(part)) {
       const code = el("code", "link", part);
-      code.title = "Send " + part;
+      code.title = t(chatLang(chat), "sendCommand") + part;
       code.style.cursor = "pointer";
       code.addEventListener("click", () => sendText(chat, part));
       hint.appendChild(code);
@@ -246,7 +363,8 @@ function renderMessage(chat, m) {
   wrap.appendChild(bubble);
   const hasMedia = Boolean(m.photo || m.location || (m.file && m.file.kind !== "sticker"));
 
-  if (m.forwarded_from) bubble.appendChild(el("div", "forwarded", "Forwarded from " + m.forwarded_from));
+  const lang = chatLang(chat);
+  if (m.forwarded_from) bubble.appendChild(el("div", "forwarded", t(lang, "forwardedFrom") + m.forwarded_from));
   if (m.reply_to) {
     const quote = el("div", "quote");
     quote.appendChild(el("div", "quote-who", m.reply_to.from_bot ? bot.name : chat.data.name));
@@ -257,7 +375,7 @@ function renderMessage(chat, m) {
   if (m.photo && m.photo.url) {
     const img = el("img", "photo");
     img.src = m.photo.url;
-    img.alt = "Photo";
+    img.alt = t(lang, "photoAlt");
     img.loading = "lazy";
     if (m.photo.width && m.photo.height) { img.width = m.photo.width; img.height = m.photo.height; }
     bubble.appendChild(img);
@@ -299,7 +417,7 @@ function renderMessage(chat, m) {
   if (hasMedia) bubble.classList.add("media");
 
   const meta = el("span", "meta");
-  if (m.edited) meta.appendChild(el("span", "edited", "edited "));
+  if (m.edited) meta.appendChild(el("span", "edited", t(lang, "edited")));
   meta.appendChild(document.createTextNode(clock(m.date) + (m.from_bot ? "" : " ✓✓")));
   if (m.text) {
     const text = el("div", "text");
@@ -335,7 +453,7 @@ function renderMessage(chat, m) {
 
   const reply = el("button", "reply-action", "↩");
   reply.type = "button";
-  reply.title = "Reply to this message";
+  reply.title = t(lang, "replyToThis");
   reply.addEventListener("click", () => setReply(chat, m));
   bubble.addEventListener("dblclick", () => setReply(chat, m));
   wrap.appendChild(reply);
@@ -393,14 +511,14 @@ function renderKeyboard(chat) {
   box.replaceChildren();
   chat.kbdButton.hidden = !keyboard;
   chat.kbdButton.classList.toggle("active", Boolean(keyboard) && !chat.keyboardHidden);
-  chat.input.placeholder = (keyboard && keyboard.placeholder) || "Message";
+  chat.input.placeholder = (keyboard && keyboard.placeholder) || t(chatLang(chat), "message");
   if (!keyboard || chat.keyboardHidden) { box.hidden = true; return; }
   keyboard.rows.forEach((row) => {
     const line = el("div", "rk-row");
     row.forEach((button) => {
       const b = el("button", "rk-btn" + (button.request_contact ? " contact" : ""), button.text);
       b.type = "button";
-      b.title = button.request_contact ? "Shares " + chat.data.phone : button.text;
+      b.title = button.request_contact ? t(chatLang(chat), "shares") + chat.data.phone : button.text;
       b.addEventListener("click", () => pressReplyButton(chat, button));
       line.appendChild(b);
     });
@@ -415,7 +533,7 @@ function renderRejections() {
   count.textContent = String(rejections.length);
   count.classList.toggle("bad", rejections.length > 0);
   list.replaceChildren();
-  if (!rejections.length) { list.appendChild(el("p", "muted", "None so far.")); return; }
+  if (!rejections.length) { list.appendChild(el("p", "muted", t(pageLang, "noneSoFar"))); return; }
   rejections.slice().reverse().forEach((r) => {
     const item = el("div", "rejection");
     item.appendChild(el("span", "muted", r.time ? new Date(r.time * 1000).toLocaleTimeString() + " " : ""));
@@ -499,7 +617,7 @@ function setReply(chat, message) {
   chat.replyBar.hidden = !message;
   if (message) {
     chat.replyBar.querySelector(".reply-bar-title").textContent =
-      "Reply to " + (message.from_bot ? bot.name : chat.data.name);
+      t(chatLang(chat), "replyTo") + (message.from_bot ? bot.name : chat.data.name);
     chat.replyBar.querySelector(".reply-bar-text").textContent =
       message.text || (message.photo ? "Photo" : message.kind);
     chat.input.focus();
@@ -548,7 +666,7 @@ async function pressButton(chat, message, button, node) {
     const href = safeHref(button.url);
     if (href) window.open(href, "_blank", "noopener");
   } else {
-    showToast(chat, "This kind of button does nothing in the sandbox.", false);
+    showToast(chat, t(chatLang(chat), "inertButton"), false);
   }
 }
 
@@ -562,6 +680,7 @@ async function pressReplyButton(chat, button) {
 async function switchLanguage(chat, lang) {
   const buttons = chat.section.querySelectorAll(".lang button");
   buttons.forEach((b) => { b.disabled = true; b.classList.toggle("active", b.dataset.lang === lang); });
+  applyPageLanguage(lang); // the page follows the switch pressed last
   const result = await act(chat, () => api("/api/language", { who: chat.who, lang }));
   if (!result) renderHeader(chat);
 }
@@ -609,8 +728,12 @@ function handleEvent(type, data) {
 }
 
 function setLive(on) {
+  const first = !liveOn && !on && document.getElementById("live-text").dataset.started !== "1";
+  liveOn = on;
   document.getElementById("live").classList.toggle("on", on);
-  document.getElementById("live-text").textContent = on ? "live" : "reconnecting…";
+  const text = document.getElementById("live-text");
+  text.textContent = t(pageLang, on ? "live" : (first ? "connecting" : "reconnecting"));
+  if (on) text.dataset.started = "1";
 }
 
 function connect() {
@@ -629,17 +752,18 @@ document.addEventListener("click", (event) => {
 document.getElementById("reset").addEventListener("click", async () => {
   const button = document.getElementById("reset");
   button.disabled = true;
-  button.textContent = "Resetting…";
+  button.textContent = t(pageLang, "resetting");
   Object.values(chats).forEach((chat) => { setReply(chat, null); chat.input.value = ""; });
   try {
     await api("/api/reset", {});
     await loadState();
   } catch (error) {
-    alert("Reset failed: " + error.message);
+    alert(t(pageLang, "resetFailed") + error.message);
   } finally {
     button.disabled = false;
-    button.textContent = "⟲ Reset";
+    button.textContent = t(pageLang, "reset");
   }
 });
 
+applyPageLanguage(pageLang);
 connect();

@@ -90,16 +90,16 @@ def received(h: Harness, user_id: int) -> list[str]:
     return [m.text or "" for m in h.emulator.bot_messages(user_id)]
 
 
-def progress_tr(h: Harness) -> Gettext:
-    """The language of the progress message. The admin (Telegram language "en") never chose a language,
-    and their language_code is only seen in their own turns; the progress message is sent from the
-    broadcast's sender, so it is in the bot's default language (Vietnamese)."""
-    return h.tr(h.settings.default_language)
+def progress_tr(h: Harness, lang: str | None = None) -> Gettext:
+    """The language of the progress message. The admin (Telegram language "en") never chose one with
+    /language: until they write to the bot (or press a button) their language is unknown, so it is the
+    bot's default (Vietnamese); from their first turn on it is remembered, and it is English."""
+    return h.tr(lang or h.settings.default_language)
 
 
-def state_line(h: Harness, broadcast_id: str, state: BroadcastState) -> str:
+def state_line(h: Harness, broadcast_id: str, state: BroadcastState, lang: str | None = None) -> str:
     """The progress message's first line, e.g. "📢 Broadcast <id>: ⏸ Paused", as the admin reads it."""
-    _ = progress_tr(h)
+    _ = progress_tr(h, lang)
     return _("📢 Broadcast {id}: {state}").format(id=broadcast_id, state=_(STATE_LABELS[state]))
 
 
@@ -147,7 +147,7 @@ async def test_five_thousand_subscribers_each_get_it_exactly_once_with_no_429(ma
     await h.emulator.wait_for(lambda: finished in (h.emulator.bot_messages(ADMIN)[-1].text or ""))
     progress = h.emulator.bot_messages(ADMIN)
     sent = progress_tr(h)("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
-        sent=5000, failed=0, blocked=0
+        sent=progress_tr(h).number(5000), failed=0, blocked=0
     )
     assert len(progress) == 1 and sent in (progress[0].text or "")  # one message, edited
     entries = await deps_of(h).audit.entries()
@@ -265,19 +265,26 @@ async def test_pause_resume_cancel_from_the_progress_message_admins_only(make: M
     )
     assert (await service.get(bid)).state == BroadcastState.RUNNING  # the forged button changed nothing
 
-    await admin.tap(_("⏸ Pause"))
-    await admin.expect(state_line(h, bid, BroadcastState.PAUSED))
+    await admin.tap(_("⏸ Pause"))  # the admin's first turn: from now on in their language, English
+    await admin.expect(state_line(h, bid, BroadcastState.PAUSED, "en"))
     await asyncio.sleep(0.3)  # the sends already begun finish
     paused = await service.get(bid)
     assert paused.sent < 300
     await asyncio.sleep(0.6)
     after = await service.get(bid)
     assert after.state == BroadcastState.PAUSED and after.sent + after.failed == paused.sent + paused.failed
-    await admin.tap(_("▶️ Resume"))
-    await admin.expect(state_line(h, bid, BroadcastState.RUNNING))
+    await admin.tap("▶️ Resume")
+    await admin.expect(state_line(h, bid, BroadcastState.RUNNING, "en"))
     await asyncio.sleep(0.3)
-    await admin.tap(_("⏹ Cancel"))
-    await admin.expect(state_line(h, bid, BroadcastState.CANCELLED))
+    await admin.tap("⏹ Cancel")  # asks first: stopping cannot be undone
+    await admin.expect("for good?")
+    await admin.tap("↩️ No, keep it")
+    await admin.expect("The announcement continues.")
+    assert (await service.get(bid)).state == BroadcastState.RUNNING
+    await admin.tap("⏹ Cancel")
+    await admin.expect("for good?")
+    await admin.tap("⏹ Yes, stop sending")
+    await admin.expect(state_line(h, bid, BroadcastState.CANCELLED, "en"))
     cancelled = await until_finished(h, bid)
     await asyncio.sleep(0.3)
     delivered = sum(len(h.emulator.bot_messages(i)) for i in ids)
@@ -295,28 +302,32 @@ async def test_the_progress_message_shows_the_real_counts_once_paused_or_cancell
         actor_ref=f"admin:{ADMIN}", audience=Audience(), texts=TEXTS, progress_chat_id=ADMIN
     )
     admin = ScriptedUser(h.emulator, h.emulator.users[ADMIN])
-    _ = progress_tr(h)
+    _ = progress_tr(h)  # until the admin's first press; from then on their own language (English)
+    en = progress_tr(h, "en")
 
     async def shown_counts_match(state: BroadcastState) -> None:
         """Once the sends in flight are recorded, the progress message shows exactly the stored counts."""
-        await admin.expect(state_line(h, bid, state))
+        await admin.expect(state_line(h, bid, state, "en"))
         await asyncio.sleep(0.8)  # the sends already begun finish; the progress interval (0.3 s) passes
         stored = await service.get(bid)
         assert stored.sent > 0 and stored.remaining > 0
-        counts = _("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
-            sent=stored.sent, failed=stored.failed, blocked=stored.blocked
+        counts = en("Sent: {sent} · Failed: {failed} · Blocked the bot: {blocked}").format(
+            sent=f"{stored.sent:,}", failed=f"{stored.failed:,}", blocked=f"{stored.blocked:,}"
         )
-        remaining = _("Remaining: {remaining} of {total}").format(remaining=stored.remaining, total=1000)
+        remaining = en("Remaining: {remaining} of {total}").format(
+            remaining=f"{stored.remaining:,}", total="1,000"
+        )
         text = h.emulator.bot_messages(ADMIN)[0].text or ""
         assert counts in text and remaining in text, (text, stored)
 
     await h.emulator.wait_for(lambda: sum(len(h.emulator.bot_messages(i)) for i in ids) >= 30, timeout=5)
     await admin.tap(_("⏸ Pause"))
     await shown_counts_match(BroadcastState.PAUSED)
-    await admin.tap(_("▶️ Resume"))
-    await admin.expect(state_line(h, bid, BroadcastState.RUNNING))
+    await admin.tap(en("▶️ Resume"))
+    await admin.expect(state_line(h, bid, BroadcastState.RUNNING, "en"))
     await asyncio.sleep(0.3)
-    await admin.tap(_("⏹ Cancel"))
+    await admin.tap("⏹ Cancel")  # asks first
+    await admin.tap("⏹ Yes, stop sending")
     await shown_counts_match(BroadcastState.CANCELLED)
 
 
@@ -384,7 +395,8 @@ async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -
     await admin.tap("➡️ Next: the text")
     await admin.expect("Now write the announcement")
     await admin.send("Họp dân <ngày 5/12> & đối thoại")
-    await admin.expect("Send it?")
+    ask = await admin.expect("Send it?")
+    assert "It will reach 2 subscribers." in (ask.text or "")  # Thành Sen's and the province-wide one
     header_vi = h.tr("vi")(HEADER).format(province=deps_of(h).directory.province_name)
     texts = [m.text or "" for m in h.emulator.bot_messages(ADMIN)]
     assert any(header_vi in t and "Họp dân <ngày 5/12> & đối thoại" in t for t in texts)
@@ -403,4 +415,4 @@ async def test_broadcast_command_flow_preview_confirm_and_refusals(make: Make) -
     await h.emulator.wait_for(lambda: bool(received(h, local)) and bool(received(h, province)))
     assert "Họp dân <ngày 5/12> & đối thoại" in received(h, local)[0] and header_vi in received(h, local)[0]
     assert received(h, elsewhere) == [] and received(h, citizen.user.id)[-1] == h.tr("vi")(ADMINS_ONLY)
-    await admin.expect(progress_tr(h)(STATE_LABELS[BroadcastState.DONE]))  # the progress message
+    await admin.expect(progress_tr(h, "en")(STATE_LABELS[BroadcastState.DONE]))  # in the admin's language

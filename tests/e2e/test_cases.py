@@ -13,7 +13,7 @@ from handlers.official.views import DONE_LABELS, SAVED_LABEL
 from storage.models import Petition, PetitionStatus
 from storage.officials import OfficialRepository
 from tests.e2e.conftest import Harness, Staff
-from tests.e2e.flows import consent, stored_petition, submit
+from tests.e2e.flows import consent, new_petition, stored_petition, submit, this_year
 
 
 async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harness, staff: Staff) -> None:
@@ -30,6 +30,26 @@ async def test_petition_is_routed_and_the_official_gets_the_card(harness: Harnes
     )
     labels = [b.text for b in card.iter_buttons()]
     assert _("✅ Accept") in labels and _("✔️ Resolve") not in labels  # resolve comes after accepting
+    assert _("⏳ Extend the deadline") not in labels  # extending comes after accepting too
+    rows = card.raw["reply_markup"]["inline_keyboard"]
+    for row in rows:  # a long Vietnamese label has a row of its own, so a phone shows it whole
+        assert len(row) == 1 or all(len(b["text"]) <= 16 for b in row), row
+    assert [b["text"] for b in rows[0]] == [_("✅ Accept"), _("💬 Reply")]
+
+
+async def test_ask_for_information_offers_questions(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen, ticket = await submit(h)
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    await officer.tap(_("❓ Ask for information"))
+    prompt = await officer.expect(_("Or pick a question:"))
+    question = _("Could you send a photo or a video of the problem?")
+    assert question in (prompt.text or "")
+    assert "Cảm ơn bạn đã thông tin" not in (prompt.text or "")  # the saved answers are for replies
+    await officer.tap("2")
+    asked = await citizen.expect(question)
+    assert ticket in (asked.text or "")
 
 
 async def test_accept_reply_ask_resolve_with_notifications(harness: Harness, staff: Staff) -> None:
@@ -101,6 +121,39 @@ async def test_resolution_needs_evidence_where_configured(harness: Harness, staf
     assert stored.status == PetitionStatus.RESOLVED and len(stored.resolution_attachments) == 1
 
 
+async def test_photo_captions_reach_the_other_side_both_ways(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = await new_petition(h, "vi")
+    await citizen.send("Thành Sen")
+    await citizen.tap("Phường Thành Sen")
+    await citizen.tap("Xây dựng, trật tự đô thị")
+    await citizen.tap(_("Report a problem"))
+    await citizen.send("Công trình xây lấn ra vỉa hè trước nhà số 12.")
+    await citizen.send_photo(caption="Góc nhìn từ đầu ngõ <12> & vỉa hè")
+    await citizen.expect(_("📎 Received ({count} of {max}). Send more, or tap Done.").format(count=1, max=10))
+    await citizen.tap(_("✅ Done ({count} attached)").format(count=1))
+    await citizen.tap_reply(_("🙈 Stay anonymous"))
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect(f"HT-{this_year()}-")
+    ticket = next(w.strip(".,") for w in receipt.text.split() if w.startswith("HT-"))
+    stored = await stored_petition(h, ticket)
+    assert stored.attachments[0].caption == "Góc nhìn từ đầu ngõ <12> & vỉa hè"
+    officer = staff["ts-cb"]
+    await officer.expect(ticket)
+    photo = await officer.expect("Góc nhìn từ đầu ngõ <12> & vỉa hè")  # escaped when sent, shown as typed
+    assert photo.kind == "photo"
+
+    await officer.tap(_("✅ Accept"))
+    await officer.tap(_("✔️ Resolve"))
+    await officer.send("Đã tháo dỡ phần lấn chiếm vỉa hè.")
+    await officer.expect("📸")
+    await officer.send_photo(caption="Vỉa hè sau khi tháo dỡ, chụp 25/11")
+    evidence = await citizen.expect("Vỉa hè sau khi tháo dỡ, chụp 25/11")
+    assert evidence.kind == "photo"
+    resolved = await stored_petition(h, ticket)
+    assert resolved.resolution_attachments[0].caption == "Vỉa hè sau khi tháo dỡ, chụp 25/11"
+
+
 async def test_transfer_moves_the_case_and_old_buttons_go_stale(harness: Harness, staff: Staff) -> None:
     h, _ = harness, harness.tr("vi")
     citizen, ticket = await submit(h)
@@ -108,11 +161,23 @@ async def test_transfer_moves_the_case_and_old_buttons_go_stale(harness: Harness
     card = await officer.expect(ticket)
     accept = next(b for b in card.iter_buttons() if b.text == _("✅ Accept"))
     await officer.tap(_("↪️ Transfer"))
+    units = await officer.expect(
+        _("↪️ Transfer {ticket} to which unit? Only officials who have joined the bot are listed.").format(
+            ticket=ticket
+        )
+    )
+    labels = [b.text for b in units.iter_buttons()]
+    # grouped by unit, and only units with someone who joined (13 officials in the directory, 5 joined)
+    assert "UBND phường Hà Huy Tập (1)" in labels and not any("Cẩm Trung" in label for label in labels)
     target = await OfficialRepository(h.redis, h.keys).get("hht-cb")
     assert target is not None
-    await officer.tap(target.name)
+    await officer.tap("UBND phường Hà Huy Tập (1)")
+    await officer.tap(f"{target.name} — {target.title}")
     await officer.send("Địa chỉ thuộc phường Hà Huy Tập.")
-    await other.expect(_("↪️ A petition was transferred to you."))
+    received = await other.expect(_("↪️ A petition was transferred to you."))
+    transferred_by = _("Transferred by {who}, {when}. Reason:").split("{who}")[0]
+    assert transferred_by in (received.text or "") and "Nguyễn Văn An" in (received.text or "")
+    assert "Địa chỉ thuộc phường Hà Huy Tập." in (received.text or "")
     await citizen.expect("Địa chỉ thuộc phường Hà Huy Tập.")
     petition = await stored_petition(h, ticket)
     assert petition.assignee_id == "hht-cb" and petition.status == PetitionStatus.SUBMITTED

@@ -48,7 +48,8 @@ async def test_reminder_then_escalation_up_the_chain_each_once(harness: Harness,
 
     await tick(h, local(8, 17, 1))  # the deadline passes: overdue, escalated to the chairman
     await chair.expect(ticket)
-    await citizen.expect("⬆️")
+    notice = await citizen.expect("⬆️")
+    assert "Chủ tịch UBND phường Thành Sen" in (notice.text or "")  # the role, not just the same body
     await officer.expect(ticket)
     stored = await stored_petition(h, ticket)
     assert stored.overdue and stored.escalated_to == "ts-ct" and stored.escalation_level == 1
@@ -72,13 +73,17 @@ async def test_extension_moves_the_deadline_once(harness: Harness, staff: Staff)
     h.clock.set(MONDAY_9H)
     citizen, ticket = await submit(h)
     officer = staff["ts-cb"]
-    await officer.expect(ticket)
+    card = await officer.expect(ticket)
+    assert _("⏳ Extend the deadline") not in [b.text for b in card.iter_buttons()]  # only after Accept
+    await officer.tap(_("✅ Accept"))
+    await officer.expect(_("✅ {ticket} accepted. The citizen has been told.").format(ticket=ticket))
+    resolve_before = (await stored_petition(h, ticket)).deadlines["resolve"].due_at
     await officer.tap(_("⏳ Extend the deadline"))
     await officer.send("Cần phối hợp với phòng địa chính để đo đạc.")
     await citizen.expect("phối hợp với phòng địa chính")
     petition = await stored_petition(h, ticket)
-    assert petition.deadlines["accept"].extended and petition.deadlines["accept"].due_at == local(9, 17)
-    await tick(h, local(8, 17, 5))  # the old due time: nothing happens
+    assert petition.deadlines["resolve"].extended and petition.deadlines["resolve"].due_at > resolve_before
+    await tick(h, resolve_before + timedelta(minutes=5))  # the old due time: nothing happens
     assert not (await stored_petition(h, ticket)).overdue
     card = await officer.expect(ticket)
     assert _("⏳ Extend the deadline") not in [b.text for b in card.iter_buttons()]  # once only

@@ -57,7 +57,7 @@ def count(h: Harness, user: ScriptedUser, text: str) -> int:
 def reminder_mark(h: Harness, lang: str = "vi") -> str:
     """How every dialogue reminder begins in ``lang`` ("🔔 Reminder: " in English), to count them."""
     _ = h.tr(lang)
-    [mark] = {_(text).split("«")[0] for text in REMINDER_TEXTS.values()}
+    [mark] = {_(text).split("{title}")[0].rstrip("«“") for text in REMINDER_TEXTS.values()}
     assert mark.startswith("🔔") and len(mark) > 3, mark
     return mark
 
@@ -132,9 +132,10 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
         lambda: any(b.text == "✅ Đất đai" for b in admin.last_bot_message.iter_buttons())
     )
     await admin.tap(_("☑️ Done"))
-    await admin.send("2")
+    await admin.send("1200")
     await admin.expect(_("👁 Preview — citizens will see exactly this:"))
     preview = await admin.expect("Nguyễn Văn A")
+    assert _("{capacity} seats").format(capacity="1.200") in (preview.text or "")  # Vietnamese grouping
     assert "&lt;Thành Sen&gt;" not in (preview.text or "") and "<Thành Sen>" in (preview.text or "")
     assert "10/12/2026 08:00" in (preview.text or "") and THANH_SEN in (preview.text or "")
     assert await h.redis.zcard(h.keys.dialogues_by_time()) == 0  # nothing stored before publishing
@@ -142,7 +143,7 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
     await admin.tap(_("📣 Publish"))
     await admin.expect("#1")
     dialogue = await stored(h, "1")
-    assert dialogue.status == DialogueStatus.PUBLISHED and dialogue.capacity == 2
+    assert dialogue.status == DialogueStatus.PUBLISHED and dialogue.capacity == 1200
     assert dialogue.starts_at == datetime(2026, 12, 10, 8, tzinfo=UTC) - LOCAL
     assert dialogue.localities == [thanh_sen(h)] and dialogue.topics == ["land"]
     timers = [t.member for t, _due in await deps.timers.pending()]
@@ -160,6 +161,40 @@ async def test_create_preview_publish_broadcasts_to_the_localities(harness: Harn
     assert broadcast.audience.localities == [thanh_sen(h)] and broadcast.audience.province_wide
     if subscriptions is not None:
         await subscriber.expect("📣", timeout=10)
+
+
+async def test_reminders_come_in_each_attendees_language(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("en")
+    h.clock.set(NOW)
+    dialogue = await published(h)
+    english, vietnamese = h.citizen(language_code="en"), h.citizen(language_code="vi")
+    for citizen, lang in ((english, "en"), (vietnamese, "vi")):
+        await citizen.send("/dialogues")
+        await citizen.tap(h.tr(lang)("🙋 Attend"))
+        await citizen.expect("🙋")
+    await tick(h, dialogue.starts_at - timedelta(hours=24) + timedelta(seconds=1))
+    await english.expect(reminder_mark(h, "en"), timeout=5)
+    await vietnamese.expect(reminder_mark(h, "vi"), timeout=5)
+
+
+async def test_an_attendee_can_give_up_their_seat(harness: Harness, staff: Staff) -> None:
+    h, _ = harness, harness.tr("vi")
+    h.clock.set(NOW)
+    dialogue = await published(h, capacity=1)
+    first, second = h.citizen(), h.citizen()
+    await first.send("/dialogues")
+    await first.tap(_("🙋 Attend"))
+    await first.expect("🙋")
+    await second.send("/dialogues")
+    await second.tap(_("🙋 Attend"))
+    await second.expect_alert(_("Sorry, this dialogue is full: every seat is taken."))
+    await first.tap(_("🚪 Give up my seat"))
+    await first.expect("🚪")
+    assert await h.redis.scard(h.keys.dialogue_attendees(dialogue.id)) == 0
+    assert await h.redis.scard(h.keys.dialogue_reminded(dialogue.id)) == 0  # no reminder for a seat given up
+    await second.tap(_("🙋 Attend"))  # the freed seat
+    await second.expect("🙋")
+    assert await h.redis.smembers(h.keys.dialogue_attendees(dialogue.id)) == {str(second.user.id)}
 
 
 async def test_attend_within_capacity_and_reminders_fire_once_then_move(

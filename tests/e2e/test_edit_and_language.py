@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.citizen import views
-from storage.models import Petition
+from storage.models import Petition, Session
 from tests.e2e.conftest import Harness
 from tests.e2e.flows import consent, new_petition, ready_to_send, this_year
 
@@ -64,6 +64,10 @@ async def test_every_attachment_kind_and_the_limit(harness: Harness) -> None:
     summary = await citizen.expect("Please check your petition")
     assert "10 (1 photo, 1 document, 1 voice message, 7 location)" in summary.text
     assert "Rubbish dumped by the river bank" in summary.text
+    raw = await h.redis.get(h.keys.session(f"tg:{citizen.user.id}"))
+    draft = Session.model_validate_json(raw or "").draft
+    assert draft is not None and draft.attachments[0].caption is None  # it became the description, once
+    assert draft.attachments[1].caption is None  # sent without one
 
 
 async def test_language_switch(harness: Harness) -> None:

@@ -59,6 +59,7 @@ PAYLOADS = [
     "dg:att:{D}",
     "dg:ask:{D}",
     "dg:rem:{D}",
+    "dg:lv:{D}",
     "dg:v:{D}",
     "dg:pub:{D}",
     "dg:rs:{D}",
@@ -89,6 +90,8 @@ PAYLOADS = [
             ("rn", ""),
             ("cx", ""),
             ("lp", ":0"),
+            ("lq", ":0"),
+            ("dk", ""),
             ("lc", ":{L}"),
             ("ct", ":{C}"),
             ("ty", ":report"),
@@ -143,7 +146,7 @@ PAYLOADS = [
     # bc: /broadcast (handlers/admin/broadcast.py)
     *[f"bc:{action}:{TAG}" for action in ("all", "loc", "d", "e", "ok", "x")],
     "bc:t:{TAG}:{L}",
-    *[f"bc:{action}:1" for action in ("p", "r", "c", "u")],
+    *[f"bc:{action}:1" for action in ("p", "r", "c", "cy", "cn", "u")],
     # pv: data rights (handlers/citizen/privacy.py), the presser's own record: last
     "pv:dl",
     "pv:keep",
@@ -176,7 +179,7 @@ BUILT_FROM_VALUES = {
     },
     ("handlers/admin/views.py", "ns", '"x"'): {("iv", "x"), ("of", "x")},
     ("handlers/dialogues.py", "NS", "action"): set(),  # the _cb(...) wrapper
-    ("handlers/admin/broadcast.py", '"bc"', "action"): {("bc", a) for a in ("p", "r", "c", "u")},
+    ("handlers/admin/broadcast.py", '"bc"', "action"): {("bc", a) for a in ("p", "r", "c", "cy", "cn", "u")},
     ("handlers/citizen/subscriptions.py", '"sb"', "action"): set(),
     ("handlers/citizen/views.py", '"i"', "action"): set(),
     ("handlers/official/views.py", '"o"', "action"): {("o", a.value) for a in CaseAction},

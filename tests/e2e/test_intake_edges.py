@@ -37,7 +37,8 @@ async def test_every_description_error_keeps_the_draft(harness: Harness) -> None
         ).format(length=8, minimum=10)
     )
     await citizen.send("đ" * 3501)
-    await citizen.expect("3,501")
+    too_long = await citizen.expect("3.501")  # Vietnamese digit grouping, not 3,501
+    assert "3.500" in (too_long.text or "") and "3,50" not in (too_long.text or "")
     await citizen.send_sticker()
     await citizen.expect(_("Sorry, I cannot use this kind of message here."))
     session = await session_of(h, citizen)
@@ -146,6 +147,38 @@ async def test_old_and_split_commune_names(harness: Harness) -> None:
     assert any(b.text == "2/9" for b in page.iter_buttons())
 
 
+async def test_every_match_is_shown_a_page_at_a_time_with_why_it_is_listed(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = await new_petition(h, "vi")
+    await citizen.send("ky anh")  # 11 matches: the commune, and the communes of two former districts
+    first = await citizen.expect(
+        _("{count} matches, page {page} of {pages}.").format(count=11, page=1, pages=2)
+    )
+    note = _(
+        "Districts were abolished on 1 July 2025; the territory of the former {district} is now in: {names}."
+    )
+    assert note.split("{district}")[0] in (first.text or "") and "huyện Kỳ Anh" in (first.text or "")
+    shown = [b.text for b in first.iter_buttons() if b.callback_data and ":lc:" in b.callback_data]
+    assert len(shown) == 8
+    for button in first.iter_buttons():
+        assert len((button.callback_data or "").encode()) <= 64
+    await citizen.tap("▶️")
+    await h.emulator.wait_for(lambda: any(b.text == "2/2" for b in citizen.last_bot_message.iter_buttons()))
+    second = [b.text for b in citizen.last_bot_message.iter_buttons() if ":lc:" in (b.callback_data or "")]
+    assert len(second) == 3 and not set(second) & set(shown)
+    assert {"Phường Hoành Sơn", "Phường Vũng Áng"} <= set(second)  # of the former Thị xã Kỳ Anh
+    await citizen.tap("Phường Vũng Áng")
+    await citizen.expect(_("What is it about?"))
+
+    await citizen.send("/cancel")
+    await citizen.send("/new")
+    await citizen.send("Cẩm Lộc")
+    merged = await citizen.expect(_("Which one do you mean? Tap it, or type another name."))
+    assert _("The former {old} is now part of {new}.").format(old="Xã Cẩm Lộc", new="Xã Cẩm Trung") in (
+        merged.text or ""
+    )
+
+
 async def test_urgent_category_shows_emergency_numbers_first(harness: Harness) -> None:
     h, _ = harness, harness.tr("en")
     citizen = await new_petition(h, "en")
@@ -235,3 +268,84 @@ async def test_unexpected_input_when_idle_gets_guidance(harness: Harness) -> Non
     await citizen.expect(_("I don't know that command."))
     await citizen.send_photo()
     await citizen.expect("/new")
+
+
+async def test_text_typed_at_the_main_menu_starts_a_petition_with_it(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = h.citizen()
+    await consent(h, citizen, "vi")
+    typed = "Tôi muốn hỏi về sổ đỏ của gia đình <thửa 12> & thủ tục cấp lại"
+    await citizen.send(typed)
+    await citizen.expect(
+        _(
+            "📝 I kept your message as the description of a new petition. First, a few short questions: "
+            "where, what about, and what kind of petition."
+        )
+    )
+    await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
+    await citizen.send("Thành Sen")
+    await citizen.tap("Phường Thành Sen")
+    await citizen.tap("Đất đai")
+    await citizen.tap(_("Question"))
+    prompt = await citizen.expect(_("Earlier you wrote:"))
+    assert typed in (prompt.text or "")  # shown as typed (escaped on the way)
+    await citizen.tap(_("✅ Keep this text"))
+    await citizen.expect(_("Step {n} of {total} · {title}").format(n=5, total=6, title=_("Photos and files")))
+    await citizen.tap(_("⏭ Skip — no attachments"))
+    await citizen.tap_reply(_("🙈 Stay anonymous"))
+    summary = await citizen.expect(_("Please check your petition"))
+    assert typed in (summary.text or "")
+    await citizen.tap(_("✅ Send"))
+    receipt = await citizen.expect(f"HT-{this_year()}-")
+    ticket = next(w.strip(".,") for w in (receipt.text or "").split() if w.startswith("HT-"))
+    raw = await h.redis.get(h.keys.petition(ticket))
+    assert raw is not None and Petition.model_validate_json(raw).description == typed
+
+
+async def test_text_before_consent_is_kept_and_can_be_retyped(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = h.citizen()
+    await citizen.send("Đường vào thôn 3 bị sạt lở sau mưa lớn")
+    await citizen.expect("🔒")  # the consent form first
+    session = await session_of(h, citizen)
+    assert session.step == Step.CONSENT and session.draft is not None
+    assert session.draft.kept_text == "Đường vào thôn 3 bị sạt lở sau mưa lớn"
+    await citizen.tap(_("Handle my petitions"))
+    await h.emulator.wait_for(
+        lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
+    )
+    await citizen.tap(_("✅ Continue"))
+    await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
+    await citizen.send("Thành Sen")
+    await citizen.tap("Phường Thành Sen")
+    await citizen.tap("Giao thông")
+    await citizen.tap(_("Report a problem"))
+    await citizen.expect("Đường vào thôn 3 bị sạt lở sau mưa lớn")
+    await citizen.send("Đường vào thôn 3 phường Thành Sen bị sạt lở một đoạn dài 20 m.")  # retyped instead
+    await citizen.expect(_("📝 Description saved ✓"))
+    session = await session_of(h, citizen)
+    assert session.draft is not None and session.draft.kept_text is None
+    assert session.draft.description == "Đường vào thôn 3 phường Thành Sen bị sạt lở một đoạn dài 20 m."
+
+
+async def test_text_at_the_menu_with_an_unfinished_draft_offers_both(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = h.citizen()
+    await to_description(h, citizen)  # an unfinished draft at Thành Sen...
+    session = await session_of(h, citizen)
+    session.step = Step.IDLE  # ...left at the main menu (as after changing one's consent mid-petition)
+    await h.redis.set(h.keys.session(session.citizen_id), session.model_dump_json())
+    await citizen.send("Nước sinh hoạt có mùi lạ từ hôm qua")
+    kept_offer = _(
+        "You have an unfinished petition started on {when}. Continue it, or start a new petition with "
+        "the message you just sent?"
+    )
+    await citizen.expect(kept_offer.split("{when}")[1].strip(". "))
+    await h.emulator.wait_for(
+        lambda: _("🆕 Start again") in [b.text for b in citizen.last_bot_message.iter_buttons()]
+    )
+    await citizen.tap(_("🆕 Start again"))
+    await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
+    session = await session_of(h, citizen)
+    assert session.draft is not None and session.draft.locality_code is None
+    assert session.draft.kept_text == "Nước sinh hoạt có mùi lạ từ hôm qua"

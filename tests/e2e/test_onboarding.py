@@ -90,7 +90,8 @@ async def test_invite_existing_official_single_use(h: Harness) -> None:
     )
     await newcomer.expect(welcome.replace("<b>", "").replace("</b>", ""))
     await newcomer.expect("/inbox")
-    await admin.expect("Anh Tester")  # the inviting admin is told who joined
+    joined = await admin.expect("Anh Tester")  # the inviting admin is told who joined...
+    assert "opened your invitation" in (joined.text or "")  # ...in their language (Telegram's: English)
     linked = await OfficialRepository(h.redis, h.keys).by_telegram(newcomer.user.id)
     assert linked is not None and linked.id == "ts-cb" and linked.telegram_id == newcomer.user.id
     # The new official is staff now: /inbox answers with their cases, not the citizen hint.

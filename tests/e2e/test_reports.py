@@ -217,14 +217,16 @@ async def test_stats_for_the_admin_and_the_supervisor(harness: Harness, staff: S
     accept_name, resolve_name = _("Acceptance"), _("Resolution")
     accept_line = next(line for line in text.splitlines() if line.startswith(accept_name))
     assert f"{every.accept[0]}/{every.accept[1]}" in accept_line
-    assert f"{every.accept_median:.1f} h" in accept_line and f"{every.accept_p90:.1f} h" in accept_line
+    assert _.hours(every.accept_median) in accept_line and _.hours(every.accept_p90) in accept_line
+    assert "trung vị" not in text and "phân vị" not in text  # plain words, not statistics jargon
+    assert "một nửa số hồ sơ xong trong vòng" in accept_line and "9/10 hồ sơ" in accept_line
     resolve_line = next(line for line in text.splitlines() if line.startswith(resolve_name))
     assert f"{every.resolve[0]}/{every.resolve[1]}" in resolve_line
     assert plain(_("<b>Overdue now:</b> {count}"), count=len(every.overdue)) in text
     for key in every.overdue:
         assert tickets[key] in text
     # verdicts: p1 says resolved (5 stars), p4 says not yet; p1, p4, p5 were resolved once, p4 reopened
-    assert "50.0%" in text and "5.00" in text and "33.3%" in text
+    assert "50%" in text and "5,00" in text and "33,3%" in text  # Vietnamese decimal commas
     assert plain(_("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})"),
                  held=0, resolved=0, total=0, rate="–") in text  # fmt: skip
     chart = await media(h, admin, "photo")

@@ -167,6 +167,8 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
             ADMIN.telegram_id,
         ]
         assert state["chats"][0]["messages"] == [] and "/start" in state["chats"][0]["hint"]
+        assert [c["title"] for c in state["chats"]][::2] == ["Người dân", "Quản trị viên"]  # Vietnamese first
+        assert "Gửi /start" in state["chats"][0]["hint"]
         await page.sees("official", _("📥 No open cases. Well done!"))  # seeded: the official is linked
         official_commands = [c["command"] for c in (await page.chat("official"))["commands"]]
         admin_commands = [c["command"] for c in (await page.chat("admin"))["commands"]]
@@ -194,7 +196,13 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
         keyboard = (await page.chat("citizen"))["keyboard"]
         assert keyboard is not None and _("📝 New petition") in [b["text"] for b in keyboard["rows"][0]]
         await page.say("citizen", _("📝 New petition"))
-        await page.say("citizen", "Thành Sen")
+        # The example the bot gives in step 1 leads to the official on this page.
+        prompt = await page.sees(
+            "citizen", _("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place"))
+        )
+        example = re.search(r"“([^”]+)”", prompt["text"])
+        assert example is not None
+        await page.say("citizen", example.group(1))
         await page.tap("citizen", "Phường Thành Sen")
         await page.tap("citizen", "Đất đai")
         await page.tap("citizen", _("Report a problem"))
@@ -236,6 +244,9 @@ async def test_a_petition_through_the_api_live_events_and_reset(sandbox: Sandbox
         await page.post("language", who="citizen", lang="en")
         await page.sees("citizen", Translator()("en")("What would you like to do?"))
         assert (await page.chat("citizen"))["language"] == "en"
+        english = await page.chat("citizen")
+        assert english["title"] == "Citizen" and english["hint"].startswith("Send /start")
+        assert (await page.chat("official"))["title"] == "Cán bộ — Phường Thành Sen"  # each chat its own
         assert (await next_event(events.content, "language")) == {"who": "citizen", "language": "en"}
 
         # What no Telegram client can do is refused; the bot itself made no rejected call.

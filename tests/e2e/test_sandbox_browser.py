@@ -77,6 +77,14 @@ async def test_petition_through_the_page(tmp_path: Path) -> None:
             admin = page.locator('section.chat[data-who="admin"]')
             await expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"), timeout=TIMEOUT_MS)
             await expect(citizen.locator(".empty-hint")).to_contain_text("/start")
+            # The page speaks Vietnamese first: its header, the chats' titles, hints, placeholders, pop-ups.
+            await expect(page.locator(".brand-sub")).to_contain_text("Bot thật")
+            await expect(citizen.locator(".chat-head .title")).to_have_text("Người dân")
+            await expect(citizen.locator(".empty-hint")).to_contain_text("Gửi /start")
+            await expect(citizen.locator("textarea.input")).to_have_attribute("placeholder", "Tin nhắn")
+            await expect(citizen.locator('.attach-menu [data-attach="document"]')).to_have_text(
+                "📄 Tài liệu (PDF)"
+            )
             await sees(official, _("📥 No open cases. Well done!"))  # the seeded /inbox
 
             # The citizen: consent, then a petition with a photo and their phone number.
@@ -160,6 +168,10 @@ async def test_petition_through_the_page(tmp_path: Path) -> None:
             await citizen.locator('.lang button[data-lang="en"]').click()
             await sees(citizen, Translator()("en")("What would you like to do?"))
             await expect(citizen.locator('.lang button[data-lang="en"]')).to_have_class(re.compile("active"))
+            await expect(page.locator(".brand-sub")).to_contain_text("The real bot")  # the page follows
+            await expect(citizen.locator(".chat-head .title")).to_have_text("Citizen")
+            await expect(citizen.locator(".menu-btn")).to_have_attribute("title", "Commands")
+            await expect(official.locator(".chat-head .title")).to_have_text("Cán bộ — Phường Thành Sen")
 
             # Reset: every chat starts over (the citizen's empty, the staff's with the seeded /inbox).
             await page.locator("#reset").click()

@@ -115,6 +115,9 @@ async def test_the_first_petition_offers_its_locality_once(harness: Harness) -> 
     await citizen.expect("🔔 Subscribed to Phường Thành Sen.")
     assert await SubscriptionRepository(h.redis, h.keys).of(citizen.user.id) == [THANH_SEN]
     assert await h.redis.exists(h.keys.subscription_offer(f"tg:{citizen.user.id}"))
+    await citizen.send("/privacy")
+    data = await citizen.expect("subscriptions:")
+    assert "subscriptions: Phường Thành Sen" in (data.text or "") and THANH_SEN not in (data.text or "")
     await submit(h, lang="en", place=("Ha Huy Tap", "Phường Hà Huy Tập"), category="Land", citizen=citizen)
     texts = [
         m.text or "" for m in h.emulator.bot_messages(citizen.chat_id) if m.message_id > offer.message_id

@@ -46,6 +46,27 @@ def codes(directory: Directory) -> tuple[str, str]:
     return first, second
 
 
+async def test_count_before_confirm_matches_the_snapshot_and_stores_nothing(
+    service: BroadcastService,
+    subs: SubscriptionRepository,
+    directory: Directory,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    a, b = codes(directory)
+    await subs.add_many(a, [1, 2, 3])
+    await subs.add_many(b, [4])
+    await subs.add_many(PROVINCE, [3, 5])
+    await redis.sadd(keys.unreachable(), "2")
+    audience = Audience(localities=[a])  # with the province-wide subscribers: 1, 3, 5 (2 blocked the bot)
+    assert await service.count(audience) == 3
+    assert await redis.zcard(keys.broadcasts()) == 0 and await redis.scard(keys.broadcasts_active()) == 0
+    assert await service.count(Audience(localities=[b], province_wide=False)) == 1
+    assert await service.count(Audience(everyone=True)) == 4
+    bid = await service.start(actor_ref="admin:9", audience=audience, texts=TEXTS)
+    assert (await service.get(bid)).total == 3
+
+
 async def test_snapshot_unites_the_audience_minus_the_unreachable(
     service: BroadcastService,
     subs: SubscriptionRepository,
