@@ -19,7 +19,7 @@ async def test_help_explains_each_ones_tools(harness: Harness, staff: Staff) -> 
     assert "/newdialogue" in (organiser.text or "") and "/invite" not in (organiser.text or "")
     await admin.send("/help")
     everything = await admin.expect(_("For administrators"))
-    assert "/block" in (everything.text or "") and "/teamchat <" in (everything.text or "")
+    assert "/block" in (everything.text or "") and "/teamchat [official id]" in (everything.text or "")
 
     citizen = h.citizen()
     await citizen.send("/help")
@@ -53,7 +53,7 @@ async def test_dialogues_list_for_an_organiser_is_sent(harness: Harness, staff: 
     h, _ = harness, harness.tr("vi")
     chair = staff["ts-ct"]
     await chair.send("/dialogues")
-    await chair.expect("/newdialogue")  # the hint names "/dialogue <number>": escaped, not a broken tag
+    await chair.expect("/newdialogue")  # the hint names "/dialogue [number]"
     await chair.send("/dialogue")
     await chair.expect("/dialogue 1")
     assert not h.emulator.rejections
