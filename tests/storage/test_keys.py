@@ -95,7 +95,9 @@ def test_me_too_and_topic_keys() -> None:
     assert keys.similar_docs() == "tiengdan:{ht}:v1:similar:docs"
     assert keys.similar_df() == "tiengdan:{ht}:v1:similar:df"
     assert keys.similar_bucket("18073", "land") == "tiengdan:{ht}:v1:similar:open:18073:land"
-    assert keys.similar_postings("18073", "land", "duong") == "tiengdan:{ht}:v1:similar:open:18073:land:t:duong"
+    assert (
+        keys.similar_postings("18073", "land", "duong") == "tiengdan:{ht}:v1:similar:open:18073:land:t:duong"
+    )
     assert keys.similar_built() == "tiengdan:{ht}:v1:similar:built"
     assert keys.cosigners("HT-2026-000123") == "tiengdan:{ht}:v1:cosigners:HT-2026-000123"
     assert keys.cosigned_by_citizen("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42:cosigned"
