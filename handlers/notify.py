@@ -6,6 +6,8 @@ delivery failures are logged and reported back as False.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden
 
@@ -92,7 +94,10 @@ async def _send_card(
     _: Gettext,
 ) -> bool:
     unit = await deps.cases.unit(assignee.unit)
-    screen = views.case_screen(_, petition, deps.directory, assignee, unit, header=header)
+    co_signers = await deps.cosign.count(petition.id)  # me too: the card shows how many joined
+    screen = views.case_screen(
+        _, petition, deps.directory, assignee, unit, header=header, co_signers=co_signers
+    )
     try:
         if screen.preface:
             await bot.send_message(chat_id, screen.preface, message_thread_id=thread_id)
@@ -143,6 +148,43 @@ async def tell_citizen(
     except (Forbidden, BadRequest) as exc:
         log.info("citizen.unreachable", ticket=petition.id, error=str(exc))
         return None
+
+
+# --- me too: co-signers get a petition's news too (the lead ports this to the outbox) ---------------
+CO_SIGNER_HEADER = N_("👥 News of petition {ticket}, which you joined:")
+
+
+async def tell_co_signers(
+    bot: Bot,
+    deps: Deps,
+    petition: Petition,
+    render: Callable[[Gettext], str],
+    markup: Callable[[Gettext], InlineKeyboardMarkup | None] | None = None,
+) -> int:
+    """Send ``render(_)`` (HTML) to each co-signer of the petition in their language, under a line
+    saying which petition they joined; returns how many were reached."""
+    reached = 0
+    for citizen_id in await deps.cosign.co_signers(petition.id):
+        channel, _sep, external = citizen_id.partition(":")
+        if channel != "tg" or not external.lstrip("-").isdigit():
+            continue
+        _ = await language_of(deps, int(external), petition.language)
+        text = _(CO_SIGNER_HEADER).format(ticket=esc(petition.id)) + "\n" + render(_)
+        try:
+            await bot.send_message(int(external), text, reply_markup=markup(_) if markup else None)
+        except (Forbidden, BadRequest) as exc:
+            log.info("co_signer.unreachable", ticket=petition.id, error=str(exc))
+            continue
+        reached += 1
+    return reached
+
+
+def _notice_text(message: str, unit: str, values: dict[str, str]) -> Callable[[Gettext], str]:
+    """A citizen's notice rendered in any language (for co-signers)."""
+    return lambda g: g(message).format(unit=unit, what="", **values)
+
+
+# ---------------------------------------------------------------------------------------------------
 
 
 async def copy_to(bot: Bot, chat_id: int, source: Message, caption: str | None) -> bool:
@@ -237,6 +279,9 @@ async def deliver_notices(bot: Bot, deps: Deps, notices: list[Notice]) -> None:
                 message = NOTICE_TEXTS["escalated_no_unit"]
             text = _(message).format(unit=esc(unit.name if unit else ""), what="", **values)
             await tell_citizen(bot, petition, text)
+            await tell_co_signers(
+                bot, deps, petition, _notice_text(message, esc(unit.name if unit else ""), values)
+            )
             continue
         official = officials.get(notice.official_id)
         if official is None:

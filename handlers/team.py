@@ -12,6 +12,7 @@ from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 from bot.context import BotContext
 from bot.domain.cases import CaseAction, may_act
 from bot.errors import StaleAction, UnknownChoice
+from bot.i18n import Gettext
 from handlers import notify
 from handlers.citizen.messages import attachment_of
 from handlers.common import begin, esc, send
@@ -126,6 +127,13 @@ async def on_team_message(update: Update, context: BotContext) -> None:
     else:
         body = f"{header}\n<blockquote>{esc(content)}</blockquote>\n{citizen_(ANSWER_HINT)}"
         reached = await notify.tell_citizen(bot, petition, body) is not None
+    unit_name = esc(unit.name if unit else "")
+
+    def co_signer_news(g: Gettext) -> str:
+        news = g(CITIZEN_NEWS[CaseAction.REPLY]).format(ticket=esc(ticket), unit=unit_name)
+        return f"{news}\n<blockquote>{esc(content or message.caption or '')}</blockquote>"
+
+    await notify.tell_co_signers(bot, deps, petition, co_signer_news)  # me too: co-signers are told too
     if not reached:
         await send(
             update, _("⚠️ The citizen could not be reached (they may have blocked the bot); it is recorded.")

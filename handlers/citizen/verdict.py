@@ -7,12 +7,13 @@ from telegram import Bot, InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.context import BotContext, Deps
+from bot.domain.cases import NOTE_MAX
 from bot.errors import NotAllowed, StaleAction, UnknownChoice
-from bot.i18n import Gettext
+from bot.i18n import N_, Gettext
 from handlers import notify
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, send
-from storage.models import CaseInput, Petition
+from storage.models import CaseInput, Petition, PetitionStatus
 
 COMMENT = "comment"
 REOPEN = "reopen"
@@ -28,14 +29,44 @@ def verdict_keyboard(petition: Petition, gettext: Gettext) -> InlineKeyboardMark
     )
 
 
-async def ask_verdict(bot: Bot, deps: Deps, petition: Petition) -> None:
-    """Ask the citizen whether the resolution really solved the problem."""
+VERDICT_QUESTION = N_(
+    "❓ Has your concern in {ticket} really been resolved? Your answer helps the province check the "
+    "work of its officials."
+)
+
+
+async def ask_verdict(bot: Bot, deps: Deps, petition: Petition, *, co_signers: bool = True) -> None:
+    """Ask the citizen (and, with ``co_signers``, those who joined) whether the resolution really
+    solved the problem."""
     _ = await notify.language_of(deps, notify.citizen_chat(petition), petition.language)
-    text = _(
-        "❓ Has your concern in {ticket} really been resolved? Your answer helps the province check the "
-        "work of its officials."
-    ).format(ticket=esc(petition.id))
+    text = _(VERDICT_QUESTION).format(ticket=esc(petition.id))
     await notify.tell_citizen(bot, petition, text, verdict_keyboard(petition, _))
+    if co_signers:
+        await ask_co_signers(bot, deps, petition)
+
+
+async def ask_co_signers(bot: Bot, deps: Deps, petition: Petition) -> None:
+    """Me too: the co-signers are asked the same question, each answer kept as theirs."""
+    await notify.tell_co_signers(
+        bot,
+        deps,
+        petition,
+        lambda g: g(VERDICT_QUESTION).format(ticket=esc(petition.id)),
+        lambda g: verdict_keyboard(petition, g),
+    )
+
+
+async def _co_signer(turn: Turn, ticket: str) -> bool:
+    """Whether the citizen answers as a co-signer of the petition ("me too"), not as its petitioner."""
+    return await turn.deps.cosign.is_co_signer(ticket, turn.citizen.id)
+
+
+async def _resolved_by_co_signer(turn: Turn, ticket: str) -> None:
+    """A co-signer says it is resolved: their answer is kept; only the petitioner's closes the case."""
+    petition = await turn.deps.cases.get(ticket)
+    if petition.status not in (PetitionStatus.RESOLVED, PetitionStatus.CLOSED):
+        raise StaleAction(ticket)
+    await turn.deps.cosign.record_verdict(ticket, turn.citizen.id, resolved=True)
 
 
 async def on_verdict_button(update: Update, context: BotContext) -> None:
@@ -50,9 +81,13 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     ticket = data.arg(0)
+    co_signer = await _co_signer(turn, ticket)
     try:
         if data.action == "y":
-            await cases.verdict(turn.citizen.id, ticket, True)
+            if co_signer:
+                await _resolved_by_co_signer(turn, ticket)
+            else:
+                await cases.verdict(turn.citizen.id, ticket, True)
             await query.answer()
             stars = [views.button("⭐" * n, callbacks.build("v", "r", ticket, n)) for n in range(1, 6)]
             await edit_or_send(
@@ -61,7 +96,13 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
                 InlineKeyboardMarkup([stars[:3], stars[3:]]),
             )
         elif data.action == "r":
-            await cases.rate(turn.citizen.id, ticket, int(data.arg(1)) if data.arg(1).isdigit() else 0)
+            rating = int(data.arg(1)) if data.arg(1).isdigit() else 0
+            if co_signer:
+                if not 1 <= rating <= 5:
+                    raise UnknownChoice(data.arg(1))
+                await turn.deps.cosign.record_verdict(ticket, turn.citizen.id, rating=rating)
+            else:
+                await cases.rate(turn.citizen.id, ticket, rating)
             turn.session.case_input = CaseInput(ticket=ticket, action=COMMENT, version=0)
             await turn.save()
             await query.answer()
@@ -80,7 +121,7 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
             await close_keyboard(update, _("🙏 Thank you for your feedback."))
         elif data.action == "n":
             petition = await cases.get(ticket)
-            if petition.citizen_id != turn.citizen.id:
+            if petition.citizen_id != turn.citizen.id and not co_signer:
                 raise NotAllowed(ticket)
             tracker = cases.tracker
             if tracker is None or not tracker.may_reopen(petition, turn.deps.clock.now()):
@@ -119,13 +160,21 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
     assert pending is not None
     turn.session.case_input = None
     cases = turn.deps.cases
+    co_signer = await _co_signer(turn, pending.ticket)
     try:
         if pending.action == COMMENT:
-            await cases.comment(turn.citizen.id, pending.ticket, text)
+            if co_signer:
+                await turn.deps.cosign.record_verdict(
+                    pending.ticket, turn.citizen.id, comment=text[:NOTE_MAX]
+                )
+            else:
+                await cases.comment(turn.citizen.id, pending.ticket, text)
             await turn.save()
             await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
             return
-        petition, notices = await cases.reopen(turn.citizen.id, pending.ticket, text)
+        if co_signer:
+            await turn.deps.cosign.record_verdict(pending.ticket, turn.citizen.id, resolved=False)
+        petition, notices = await cases.reopen(turn.citizen.id, pending.ticket, text, co_signer=co_signer)
     except (StaleAction, NotAllowed):
         await turn.save()
         await send(

@@ -12,7 +12,7 @@ from bot import callbacks
 from bot.context import BotContext
 from bot.domain.cases import Actor, CaseAction, CaseChange
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, StaleAction, UnknownChoice
-from bot.i18n import N_
+from bot.i18n import N_, Gettext
 from bot.logs import get_logger
 from handlers import notify
 from handlers.citizen.views import main_menu
@@ -89,6 +89,9 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         await close_keyboard(update)
         await send_current_card(update, turn, ticket)
         return
+    if action in ("top", "tpc"):
+        await _change_topic(update, turn, actor, data, stage)
+        return
     if action in ("his", "card"):
         petition = await cases.get(ticket)
         if not turn.deps.cases.may_act_now(actor, petition, await cases.officials_by_id()):
@@ -149,6 +152,35 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
     # The card's buttons close while the official writes; a fresh card follows the action (or Cancel).
     await close_keyboard(update)
     await send(update, *views.prompt(_, case_action, petition, await _templates(turn, petition), target_name))
+
+
+async def _change_topic(
+    update: Update, turn: Turn, actor: Actor, data: callbacks.Callback, stage: int
+) -> None:
+    """ "Change the topic": the list of topics, then the correction (re-authorised on each press)."""
+    query = update.callback_query
+    assert query is not None
+    _ = turn._
+    cases = turn.deps.cases
+    ticket = data.arg(0)
+    petition = await cases.get(ticket)
+    if not cases.may_act_now(actor, petition, await cases.officials_by_id()):
+        raise NotAllowed(ticket)
+    if petition.stage != stage or not petition.is_open:
+        raise StaleAction(ticket)
+    if data.action == "top":
+        await query.answer()
+        await close_keyboard(update)
+        await send(update, *views.topic_choices(_, petition, turn.deps.directory))
+        return
+    known = [c.key for c in turn.deps.directory.categories]
+    change = await cases.change_topic(actor, ticket, stage, data.arg(2), known=known)
+    category = turn.deps.directory.category(change.after.category)
+    await query.answer(_("Topic changed."))
+    await close_keyboard(
+        update, "🗂 " + esc(category.name(_.lang) if category else change.after.category) + " ✓"
+    )
+    await _send_card(update, turn, change.after)
 
 
 async def _templates(turn: Turn, petition: Petition) -> list[str]:
@@ -255,7 +287,22 @@ async def after_change(
         if reached and change.action == CaseAction.RESOLVE:
             from handlers.citizen.verdict import ask_verdict
 
-            await ask_verdict(bot, deps, petition)
+            await ask_verdict(bot, deps, petition, co_signers=False)  # co-signers: after their news below
+    if (
+        change.action != CaseAction.ASK_INFO
+    ):  # me too: co-signers get the news (a question is for the petitioner)
+
+        def co_signer_news(g: Gettext) -> str:
+            text = g(CITIZEN_NEWS[change.action]).format(ticket=esc(petition.id), unit=unit_name)
+            if change.note and change.action != CaseAction.ACCEPT:
+                text += "\n<blockquote>{}</blockquote>".format(esc(change.note))
+            return text
+
+        await notify.tell_co_signers(bot, deps, petition, co_signer_news)
+        if change.action == CaseAction.RESOLVE:
+            from handlers.citizen.verdict import ask_co_signers
+
+            await ask_co_signers(bot, deps, petition)
     if change.action == CaseAction.TRANSFER:
         await notify.deliver_case(bot, deps, petition, header_text=N_("↪️ A petition was transferred to you."))
     done = _(views.DONE_LABELS[change.action]).format(
@@ -274,7 +321,11 @@ async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
     officials = await turn.deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
     unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
-    await send_screen(update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit))
+    co_signers = await turn.deps.cosign.count(petition.id)
+    await send_screen(
+        update,
+        views.case_screen(turn._, petition, turn.deps.directory, assignee, unit, co_signers=co_signers),
+    )
 
 
 async def send_current_card(update: Update, turn: Turn, ticket: str) -> None:
@@ -291,7 +342,8 @@ async def send_inbox(
 ) -> None:
     """The actor's open cases (a page of them, filtered by status)."""
     petitions = await turn.deps.cases.inbox(actor)
-    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory, status)
+    co_signers = await turn.deps.cosign.counts([p.id for p in petitions])
+    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory, status, co_signers)
     if edit:
         await edit_or_send(update, text, markup)
     else:
