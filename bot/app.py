@@ -136,6 +136,19 @@ def build_deps(
     cases.observers.append(similarity.on_change)
     cases.corrections = TopicCorrectionRepository(redis, keys)
     cosign = CoSignService(CoSignRepository(redis, keys), petitions, clock)
+    privacy = PrivacyService(
+        CitizenRepository(redis, keys),
+        petitions,
+        PrivacyRepository(redis, keys),
+        audit,
+        keys,
+        clock,
+        retention_days=settings.retention_days,
+        max_petitions_per_day=settings.max_petitions_per_day,
+        flood_max_updates=settings.flood_max_updates,
+        flood_window_seconds=settings.flood_window_seconds,
+    )
+    privacy.cosign = cosign.repo
     return Deps(
         settings=settings,
         redis=redis,
@@ -160,18 +173,7 @@ def build_deps(
         timers=timers,
         audit=audit,
         updates=UpdateLog(redis, keys),
-        privacy=PrivacyService(
-            CitizenRepository(redis, keys),
-            petitions,
-            PrivacyRepository(redis, keys),
-            audit,
-            keys,
-            clock,
-            retention_days=settings.retention_days,
-            max_petitions_per_day=settings.max_petitions_per_day,
-            flood_max_updates=settings.flood_max_updates,
-            flood_window_seconds=settings.flood_window_seconds,
-        ),
+        privacy=privacy,
         dialogues=dialogues,
         broadcasts=BroadcastService(
             BroadcastRepository(redis, keys),

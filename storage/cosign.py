@@ -8,11 +8,13 @@ data" removes the co-signature. Officials only ever see how many there are.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from storage.connection import load_script
 from storage.keys import SESSION_TTL, Keys
@@ -91,3 +93,32 @@ class CoSignRepository:
         return [
             json.loads(v) for v in (await self._redis.hgetall(self._keys.cosigner_verdicts(ticket))).values()
         ]
+
+    async def anonymise(self, ticket: str, prefix: str = "erased:") -> int:
+        """Replace the petition's co-signers by opaque ids (the count stays for statistics), take it out
+        of each co-signer's list and keep their verdicts under the opaque ids, atomically (retention).
+        Returns how many co-signers were anonymised."""
+        members_key, verdicts_key = self._keys.cosigners(ticket), self._keys.cosigner_verdicts(ticket)
+        for _attempt in range(5):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(members_key, verdicts_key)
+                    members = [str(m) for m in await pipe.smembers(members_key)]
+                    people = [m for m in members if not m.startswith(prefix)]
+                    if not people:
+                        return 0
+                    verdicts = {str(k): str(v) for k, v in (await pipe.hgetall(verdicts_key)).items()}
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    for citizen_id in people:
+                        opaque = prefix + secrets.token_hex(8)
+                        pipe.srem(members_key, citizen_id)
+                        pipe.sadd(members_key, opaque)
+                        pipe.zrem(self._keys.cosigned_by_citizen(citizen_id), ticket)
+                        if citizen_id in verdicts:
+                            pipe.hdel(verdicts_key, citizen_id)
+                            pipe.hset(verdicts_key, opaque, verdicts[citizen_id])
+                    await pipe.execute()
+                    return len(people)
+                except WatchError:
+                    continue
+        raise RuntimeError(f"co-signers of {ticket} kept changing")

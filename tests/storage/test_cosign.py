@@ -92,3 +92,42 @@ async def test_delete_my_data_removes_the_co_signature(redis: aioredis.Redis, ke
             assert "tg:2" not in await redis.smembers(key), key
         elif kind == "hash":
             assert "tg:2" not in await redis.hgetall(key), key
+
+
+async def test_retention_anonymises_the_co_signers_and_keeps_the_count(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    repo = CoSignRepository(redis, keys)
+    ticket = await stored(redis, keys)
+    for n in (2, 3):
+        await repo.join(ticket, f"tg:{n}", NOW, None)
+    await repo.set_verdict(ticket, "tg:2", {"resolved": True, "rating": 5})
+    assert await repo.anonymise(ticket) == 2
+    members = await repo.members(ticket)
+    assert len(members) == 2 and all(m.startswith("erased:") for m in members)
+    assert await repo.joined_by("tg:2") == [] and await repo.joined_by("tg:3") == []
+    assert await repo.verdict(ticket, "tg:2") is None
+    assert await repo.verdicts(ticket) == [{"resolved": True, "rating": 5}]
+    assert await repo.anonymise(ticket) == 0  # again: nothing left to anonymise
+    assert await repo.counts([ticket]) == {ticket: 2}
+
+
+async def test_the_retention_sweep_anonymises_co_signers_too(redis: aioredis.Redis, keys: Keys) -> None:
+    from datetime import timedelta
+
+    repo = CoSignRepository(redis, keys)
+    ticket = await stored(redis, keys, PetitionStatus.CLOSED)
+    await redis.sadd(keys.cosigners(ticket), "tg:5")  # joined while it was open
+    await redis.zadd(keys.cosigned_by_citizen("tg:5"), {ticket: NOW.timestamp()})
+    privacy = PrivacyService(
+        CitizenRepository(redis, keys),
+        PetitionRepository(redis, keys),
+        PrivacyRepository(redis, keys),
+        AuditLog(redis, keys),
+        keys,
+        ManualClock(NOW + timedelta(days=1826)),
+    )
+    privacy.cosign = repo
+    assert await privacy.sweep_retention() == [ticket]
+    members = await repo.members(ticket)
+    assert len(members) == 1 and members[0].startswith("erased:") and await repo.joined_by("tg:5") == []
