@@ -905,14 +905,19 @@ async def _record(update: Update, turn: Turn, state: dict[str, Any], due: Any) -
     outcome = dialogue.outcomes[petition.id]
     citizen_ = await notify.language_of(deps, _citizen_tg(petition) or 0, petition.language)
     if outcome.kind == "answer":
-        text = citizen_("🎙 At the dialogue «{title}», your question {ticket} was answered:").format(
-            title=esc(dialogue.title), ticket=esc(petition.id)
-        )
-        text += "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
-        if await notify.tell_citizen(bot, petition, text) is not None:
-            from handlers.citizen.verdict import ask_verdict
 
-            await ask_verdict(bot, deps, petition)
+        def answered(citizen_: Gettext) -> str:
+            text = citizen_("🎙 At the dialogue «{title}», your question {ticket} was answered:").format(
+                title=esc(dialogue.title), ticket=esc(petition.id)
+            )
+            return text + "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
+
+        from handlers.citizen.verdict import ask_co_signers, ask_verdict
+
+        if await notify.tell_citizen(bot, petition, answered(citizen_)) is not None:
+            await ask_verdict(bot, deps, petition, co_signers=False)
+        await notify.tell_co_signers(bot, deps, petition, answered)  # me too: co-signers are told too
+        await ask_co_signers(bot, deps, petition)
         await send(
             update,
             _("✅ Recorded: {ticket} answered on the spot. The citizen has been told.").format(
@@ -923,11 +928,15 @@ async def _record(update: Update, turn: Turn, state: dict[str, Any], due: Any) -
         officials = await deps.cases.officials_by_id()
         who = notify.official_label(officials.get(outcome.official_id or ""))
         due_text = local_time(outcome.due_at) if outcome.due_at else ""
-        text = citizen_(
-            "🎙 At the dialogue «{title}», a commitment was made about your question {ticket}: {official} must act by {due}."
-        ).format(title=esc(dialogue.title), ticket=esc(petition.id), official=esc(who), due=due_text)
-        text += "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
-        await notify.tell_citizen(bot, petition, text)
+
+        def committed(citizen_: Gettext) -> str:
+            text = citizen_(
+                "🎙 At the dialogue «{title}», a commitment was made about your question {ticket}: {official} must act by {due}."
+            ).format(title=esc(dialogue.title), ticket=esc(petition.id), official=esc(who), due=due_text)
+            return text + "\n<blockquote>{}</blockquote>".format(esc(outcome.text))
+
+        await notify.tell_citizen(bot, petition, committed(citizen_))
+        await notify.tell_co_signers(bot, deps, petition, committed)  # me too: co-signers are told too
         await notify.deliver_case(
             bot,
             deps,
