@@ -347,6 +347,9 @@ class IntakeService:
             draft.attachments_done = True
         if session.step == Step.CONTACT and (draft.is_anonymous or draft.contact_phone):
             draft.contact_decided = True
+        if session.step == Step.SIMILAR:
+            draft.similar_checked = True  # back to the summary: the citizen keeps their own petition
+            draft.similar_offer = []
         self._advance(session)
 
     async def submit(self, session: Session, *, citizen_id: str, channel: str, language: str) -> Submission:

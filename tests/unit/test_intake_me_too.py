@@ -91,9 +91,13 @@ async def test_nothing_similar_moves_on_and_something_similar_is_offered(intake:
     assert other.draft is not None and other.draft.similar_offer == [ticket]
     intake.decline_similar(other)
     assert other.step == Step.ATTACHMENTS
+    intake.finish_attachments(other)
+    intake.set_anonymous(other)
     intake.edit(other, Step.DESCRIPTION)
     intake.set_description(other, ROAD_AGAIN + " nữa")
     assert other.step == Step.SIMILAR  # the description changed: searched again
+    intake.back_to_summary(other)
+    assert other.step == Step.CONFIRM  # «Back to the summary» keeps one's own petition
 
 
 async def test_joining_closes_the_draft_and_a_closed_petition_cannot_be_joined(
