@@ -247,3 +247,59 @@ class RateLimits:
     global_per_second: float | None = 30
     per_group_per_minute: float | None = 20
     retry_after: int | None = None  # fixed value to report; None = computed from the window
+
+
+@dataclass(slots=True)
+class Fault:
+    """A failure injected into matching Bot API calls (see ``BotApiEmulator.inject``).
+
+    ``method`` (case-insensitive; None: every method but getUpdates) and ``chat_id`` (None: any chat)
+    select the calls. What happens to each, in order: it waits ``delay`` seconds (network latency
+    before the request reaches Telegram: a client that hangs up meanwhile leaves nothing done), then
+    fails with ``status`` (and ``retry_after`` for a 429) or has its connection closed without an
+    answer (``drop``). With ``after=True`` the call is performed first and only its answer is
+    delayed, replaced by the error or lost (``drop``): Telegram did it, the bot cannot know.
+    ``count`` calls are affected (None: every matching call until ``clear_faults``).
+    """
+
+    method: str | None = None
+    chat_id: int | str | None = None
+    status: int | None = None
+    description: str | None = None
+    retry_after: int | None = None
+    drop: bool = False
+    after: bool = False
+    delay: float = 0.0
+    count: int | None = 1
+    hits: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether it has affected all the calls it was meant to."""
+        return self.count is not None and self.hits >= self.count
+
+    def matches(self, method: str, chat_id: Any) -> bool:
+        """Whether a call of ``method`` (lower-case) to ``chat_id`` is affected (``hits`` not counted)."""
+        if self.exhausted:
+            return False
+        if self.method is None:
+            if method == "getupdates":
+                return False
+        elif self.method.lower() != method:
+            return False
+        return self.chat_id is None or str(self.chat_id) == str(chat_id)
+
+    def error_body(self) -> dict[str, Any]:
+        """The JSON Telegram answers with for ``status``."""
+        assert self.status is not None
+        description = self.description or {
+            429: f"Too Many Requests: retry after {self.retry_after or 1}",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+            504: "Gateway Timeout",
+        }.get(self.status, f"Error {self.status}")
+        body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": description}
+        if self.status == 429:
+            body["parameters"] = {"retry_after": self.retry_after or 1}
+        return body

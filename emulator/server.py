@@ -17,8 +17,8 @@ from aiohttp import BodyPartReader, web
 
 from .errors import NOT_FOUND, UNAUTHORIZED, ApiError, too_many_requests
 from .methods import BotMethods, PollConflict
-from .models import ApiCall, EmulatedUser, RateLimits, SentMessage
-from .spec import ApiSpec, load_spec
+from .models import ApiCall, EmulatedUser, Fault, RateLimits, SentMessage
+from .spec import ApiSpec, MethodSpec, load_spec
 from .validation import FileRef, UploadedFile, coerce_params
 
 if TYPE_CHECKING:
@@ -81,9 +81,14 @@ class BotApiEmulator(BotMethods):
         bot_first_name: str = "Tiếng Dân (test)",
         max_recorded_calls: int = 10_000,
         spec: ApiSpec | None = None,
+        call_delay: float = 0.0,
     ) -> None:
         super().__init__(token, bot_username, bot_first_name, rate_limits, max_recorded_calls)
         self.spec = spec or load_spec()
+        # Seconds every call but getUpdates takes (Telegram's latency, for benchmarks); may be changed.
+        self.call_delay = call_delay
+        self.faults: list[Fault] = []
+        self.fault_hits: list[tuple[Fault, ApiCall]] = []  # each call a fault affected, in order
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._windows: dict[str, _SlidingWindow] = {}
@@ -169,6 +174,32 @@ class BotApiEmulator(BotMethods):
         name = spec.name.lower()
         call = ApiCall(spec.name, _loggable({**raw, **uploads}), time.time())
         self.calls.append(call)
+        fault = self._take_fault(name, raw.get("chat_id"), call)
+        delay = self.call_delay if name != "getupdates" else 0.0
+        if fault is not None and not fault.after:
+            delay += fault.delay
+        if delay > 0:
+            await asyncio.sleep(delay)
+            if request.transport is None:
+                return web.Response()  # the client hung up before the call reached "Telegram": not done
+        if fault is not None and not fault.after and (fault.status is not None or fault.drop):
+            return self._fail(request, fault)
+        response = await self._perform(spec, name, raw, uploads, call)
+        if fault is not None and fault.after:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None or fault.drop:
+                return self._fail(request, fault)  # done, but the bot is told otherwise or nothing
+        return response
+
+    async def _perform(
+        self,
+        spec: MethodSpec,
+        name: str,
+        raw: dict[str, Any],
+        uploads: dict[str, UploadedFile],
+        call: ApiCall,
+    ) -> web.Response:
         try:
             params = coerce_params(self.spec, spec, raw, uploads)
             if self.rate_limits is not None and _is_flood_limited(name):
@@ -189,6 +220,69 @@ class BotApiEmulator(BotMethods):
         if name != "getupdates":
             self._notify()
         return self._response({"ok": True, "result": result})
+
+    # -- fault injection -----------------------------------------------------------------------
+
+    def inject(
+        self,
+        method: str | None = None,
+        *,
+        chat_id: int | str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        drop: bool = False,
+        after: bool = False,
+        delay: float = 0.0,
+        count: int | None = 1,
+        description: str | None = None,
+    ) -> Fault:
+        """Make the next ``count`` calls of ``method`` (None: any but getUpdates) to ``chat_id`` (None:
+        any chat) fail: ``status`` 500/502/... (``retry_after`` seconds for a 429), ``drop`` the
+        connection without an answer, and/or wait ``delay`` seconds first. ``after=True``: the call is
+        performed, then its answer is delayed, replaced by the error or dropped. ``count=None`` lasts
+        until :meth:`clear_faults`. Injected failures are not :attr:`rejections` (the bot did nothing
+        wrong); the calls they hit are in :attr:`fault_hits`. The oldest matching fault applies."""
+        if status is None and not drop and delay <= 0:
+            raise ValueError("a fault needs a status, drop=True or a delay")
+        if status is not None and drop:
+            raise ValueError("a dropped connection has no status")
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        fault = Fault(
+            method=method,
+            chat_id=chat_id,
+            status=status,
+            description=description,
+            retry_after=retry_after,
+            drop=drop,
+            after=after,
+            delay=delay,
+            count=count,
+        )
+        self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault (those already affecting a call still finish)."""
+        self.faults.clear()
+
+    def _take_fault(self, name: str, chat_id: Any, call: ApiCall) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(name, chat_id):
+                fault.hits += 1
+                self.fault_hits.append((fault, call))
+                if fault.exhausted:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def _fail(self, request: web.Request, fault: Fault) -> web.Response:
+        self._notify()
+        if fault.drop:
+            if request.transport is not None:
+                request.transport.close()  # the client sees the server disconnect, no answer
+            return web.Response()
+        return self._response(fault.error_body(), fault.status or 500)
 
     async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
         raw: dict[str, Any] = dict(request.query)
