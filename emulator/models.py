@@ -259,7 +259,8 @@ class Fault:
     fails with ``status`` (and ``retry_after`` for a 429) or has its connection closed without an
     answer (``drop``). With ``after=True`` the call is performed first and only its answer is
     delayed, replaced by the error or lost (``drop``): Telegram did it, the bot cannot know.
-    ``count`` calls are affected (None: every matching call until ``clear_faults``).
+    The first ``skip`` matching calls pass untouched; then ``count`` calls are affected (None: every
+    matching call until ``clear_faults``).
     """
 
     method: str | None = None
@@ -271,6 +272,7 @@ class Fault:
     after: bool = False
     delay: float = 0.0
     count: int | None = 1
+    skip: int = 0
     hits: int = 0
 
     @property

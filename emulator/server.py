@@ -234,13 +234,14 @@ class BotApiEmulator(BotMethods):
         after: bool = False,
         delay: float = 0.0,
         count: int | None = 1,
+        skip: int = 0,
         description: str | None = None,
     ) -> Fault:
         """Make the next ``count`` calls of ``method`` (None: any but getUpdates) to ``chat_id`` (None:
         any chat) fail: ``status`` 500/502/... (``retry_after`` seconds for a 429), ``drop`` the
         connection without an answer, and/or wait ``delay`` seconds first. ``after=True``: the call is
         performed, then its answer is delayed, replaced by the error or dropped. ``count=None`` lasts
-        until :meth:`clear_faults`. Injected failures are not :attr:`rejections` (the bot did nothing
+        until :meth:`clear_faults`; ``skip`` matching calls pass before the fault starts. Injected failures are not :attr:`rejections` (the bot did nothing
         wrong); the calls they hit are in :attr:`fault_hits`. The oldest matching fault applies."""
         if status is None and not drop and delay <= 0:
             raise ValueError("a fault needs a status, drop=True or a delay")
@@ -258,6 +259,7 @@ class BotApiEmulator(BotMethods):
             after=after,
             delay=delay,
             count=count,
+            skip=skip,
         )
         self.faults.append(fault)
         return fault
@@ -269,6 +271,9 @@ class BotApiEmulator(BotMethods):
     def _take_fault(self, name: str, chat_id: Any, call: ApiCall) -> Fault | None:
         for fault in self.faults:
             if fault.matches(name, chat_id):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.hits += 1
                 self.fault_hits.append((fault, call))
                 if fault.exhausted:

@@ -29,6 +29,17 @@ async def test_status_fails_the_next_calls_then_stops(bot: Bot, emu: BotApiEmula
     assert not emu.rejections  # an injected failure is not the bot's mistake
 
 
+async def test_skip_lets_calls_pass_first(bot: Bot, emu: BotApiEmulator) -> None:
+    user = emu.add_user(1001, "Lan", started=True)
+    emu.inject("sendMessage", status=500, skip=2)
+    await bot.send_message(user.id, "one")
+    await bot.send_message(user.id, "two")
+    with pytest.raises(NetworkError):
+        await bot.send_message(user.id, "three")
+    await bot.send_message(user.id, "four")
+    assert [m.text for m in emu.bot_messages(user.id)] == ["one", "two", "four"]
+
+
 async def test_502_body_and_status(emu: BotApiEmulator) -> None:
     emu.add_user(1001, "Lan", started=True)
     emu.inject("sendmessage", status=502)  # method names are case-insensitive
