@@ -11,7 +11,7 @@ from typing import cast
 import redis.asyncio as aioredis
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults, ExtBot
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.broadcaster import Broadcaster
@@ -37,6 +37,7 @@ from bot.outbox import Outbox, OutboxSender, Progress
 from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
 from bot.scheduler import TimerWorker
+from bot.telegram_calls import ResilientLimiter
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
@@ -185,7 +186,7 @@ def build_application(deps: Deps) -> BotApplication:
         # Every text is HTML: whatever a user typed is escaped where it is rendered (handlers.common.esc).
         .defaults(html_defaults())
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(ResilientLimiter())  # retries what Telegram failed; see bot.telegram_calls
     )
     application = cast(BotApplication, builder.build())
     application.bot_data[DEPS_KEY] = deps

@@ -203,8 +203,8 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
     if query is None:
         return False
     try:
-        await query.answer(text, show_alert=alert)
-        return True
+        if await query.answer(text, show_alert=alert):
+            return True  # (False: the bot's limiter found the query gone, bot.telegram_calls)
     except BadRequest as exc:
         if not any(gone in str(exc).lower() for gone in QUERY_GONE):
             raise
