@@ -6,10 +6,10 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import BotContext
-from bot.domain.citizens import decode_choices, has_petition_consent
+from bot.domain.citizens import decode_choices, encode_choices, has_petition_consent
 from bot.errors import NothingChosen
 from handlers.citizen import views
-from handlers.common import Turn, begin, close_keyboard, edit_or_send, send
+from handlers.common import Turn, answer_query, begin, close_keyboard, edit_or_send, send
 from storage.models import ConsentPurpose, Step
 
 
@@ -81,7 +81,22 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
         await ask_consent(update, turn)
         return
     if turn.session.step != Step.CONSENT:
-        await query.answer(_("This form was already answered. Send /start to see it again."), show_alert=True)
+        if (
+            data.action == "ok"
+            and turn.citizen.consent is not None
+            and data.arg(0) == encode_choices(turn.citizen.consent.choices)
+        ):
+            # This very Continue again: replayed after a crash (its query already answered) or pressed
+            # twice. What it asked for is saved; show the menu, which the first run may not have sent.
+            await answer_query(update)
+            await close_keyboard(update)
+            await show_menu(
+                update, turn, _("✅ Thank you. Your choices are saved.") + "\n\n" + views.menu_text(_)
+            )
+            return
+        await answer_query(
+            update, _("This form was already answered. Send /start to see it again."), alert=True
+        )
         await close_keyboard(update)
         return
     # The ticks the pressed form showed travel with the button: they, not the session, are the choice.
