@@ -35,6 +35,8 @@ log = get_logger(__name__)
 STORAGE_FAILURES_KEY = "storage_failures"  # where the error handler reports updates that lacked storage
 STORAGE_ERRORS = (RedisError, StorageUnavailable, OSError)
 RETRY_CAP = 2.0  # seconds: how long an update waits at most before it is tried again while Redis fails
+# While Redis fails, fetching goes on this often, so that whoever writes meanwhile is told at once.
+OUTAGE_POLL = 0.5
 LEASE_SECONDS = 10.0  # a SIGKILLed poller's successor waits at most this long
 MAX_IN_FLIGHT = 2_000  # fetched, not yet handled: fetching pauses above this
 
@@ -160,6 +162,7 @@ class DurablePoller:
     async def _poll(self) -> None:
         offset: int | None = None
         backoff = 1.0
+        outage = False  # the last batch could not be stored
         while not self._stopping.is_set() and self.holds_lease:
             if offset is None:
                 try:
@@ -195,12 +198,17 @@ class DurablePoller:
             try:
                 await self._log.keep([u.to_dict() for u in fresh], next_offset)
             except STORAGE_ERRORS as exc:
-                # Not stored, so not confirmed: Telegram keeps them. Tell each user once, retry soon.
-                log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
-                for update in fresh:
-                    await self._tell_storage_trouble(update)
-                await self._sleep(RETRY_CAP)
+                # Not stored, so not confirmed: Telegram keeps them. Tell each user once, and fetch again
+                # soon (the same batch comes back at once), so that what arrives meanwhile is told too.
+                if not outage:
+                    log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
+                outage = True
+                await asyncio.gather(*(self._tell_storage_trouble(update) for update in fresh))
+                await self._sleep(OUTAGE_POLL)
                 continue
+            if outage:
+                log.info("polling.storage_back")
+                outage = False
             offset = next_offset
             for update in fresh:
                 self.dispatch(update)
