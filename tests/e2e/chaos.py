@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,7 @@ class ChaosCitizen:
     steps: int = 0
     ticket: str | None = None
     history: list[str] = field(default_factory=list)
+    acted_at: list[float] = field(default_factory=list)  # time.monotonic() of each action
 
     STEPS = 12  # actions of a full flow (progress counts them)
 
@@ -170,6 +172,7 @@ class ChaosCitizen:
         since = self.emulator.current_seq
         act()
         self.history.append(name)
+        self.acted_at.append(time.monotonic())
         result: list[object] = []
 
         def check() -> bool:

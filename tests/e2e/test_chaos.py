@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from emulator import BotApiEmulator
+from bot.embedded_redis import EmbeddedRedis, free_port
+from bot.i18n import Translator
+from emulator import BotApiEmulator, EmulatorEvent
 from storage.keys import Keys
 from tests.e2e.chaos import (
     BotProcess,
@@ -137,5 +140,104 @@ async def test_telegram_failing_sends_500_502_dropped_and_429(
         await bot.stop()
         await redis.aclose()
     assert bot.exit_codes == [0], bot.tail()
+    unexpected = [r for r in emulator.rejections if not tolerated(r.method, r.description)]
+    assert not unexpected, unexpected
+
+
+OUTAGE_CITIZENS = 12
+OUTAGE_SECONDS = 10.0
+PROBES = 6  # people who write for the first time while Redis is down: their very first Redis call fails
+TOLD_WITHIN = 1.0  # seconds from a message sent while Redis is down to "your message is kept"
+BACK_WITHIN = 5.0  # seconds from Redis answering again to the answers everyone was waiting for
+
+
+async def test_redis_stopped_for_ten_seconds_mid_flow(emulator: BotApiEmulator, tmp_path: Path) -> None:
+    rng = random.Random(seed())
+    # A Redis of this test's own (the session's is shared), stopped and started again on its port.
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True, port=free_port())
+    redis_url = await asyncio.to_thread(server.start)
+    keys = Keys("outage", "ht")
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    bot = BotProcess(emulator, redis_url, "outage", tmp_path / "bot.log")
+    citizens = make_citizens(emulator, OUTAGE_CITIZENS, first_id=320_000)
+    probes = [
+        emulator.add_user(user_id=329_000 + n, first_name=f"Probe{n}", language_code="vi" if n % 2 else "en")
+        for n in range(PROBES)
+    ]
+    translator = Translator()
+    kept = {
+        lang: translator(lang)(
+            "⏳ The service is having trouble saving data right now. Your message is kept and will be "
+            "handled as soon as it is back — there is no need to send it again."
+        )
+        for lang in ("vi", "en")
+    }
+    arrivals: list[tuple[float, int, str]] = []  # when each bot message reached a chat
+
+    def record(event: EmulatorEvent) -> None:
+        if event.kind == "message" and event.message is not None and event.message.from_bot:
+            arrivals.append((time.monotonic(), event.message.chat_id, event.message.text or ""))
+
+    remove_listener = emulator.add_listener(record)
+    outage: list[float] = []
+    probed: dict[int, float] = {}
+
+    async def chaos() -> None:
+        total = OUTAGE_CITIZENS * ChaosCitizen.STEPS
+        await emulator.wait_for(lambda: sum(c.steps for c in citizens) >= total * 0.3, timeout=120)
+        outage.append(time.monotonic())
+        await asyncio.to_thread(server.stop)  # mid-flow: updates are being handled right now
+        for probe in probes:  # at random moments of the outage
+            await asyncio.sleep(rng.uniform(0.2, (OUTAGE_SECONDS - TOLD_WITHIN) / PROBES))
+            emulator.user_sends_text(probe, "/start")
+            probed[probe.id] = time.monotonic()
+        await asyncio.sleep(outage[0] + OUTAGE_SECONDS - time.monotonic())
+        await asyncio.to_thread(server.start)
+        outage.append(time.monotonic())
+
+    try:
+        await install_directory(redis, keys, emulator)
+        await bot.start()
+        await run_all(citizens, chaos())
+        await wait_until_delivered(redis, keys)
+        report = await check_every_petition_delivered(emulator, redis, keys, citizens)
+        print(report)
+    except BaseException:
+        print(bot.tail())
+        raise
+    finally:
+        remove_listener()
+        await bot.stop()
+        await redis.aclose()
+        await asyncio.to_thread(server.stop)
+    assert bot.exit_codes == [0], bot.tail()  # the process survived: recovery needed no restart
+    down, up = outage
+
+    def shown(chat: int) -> list[tuple[float, str]]:
+        return [(t, text) for t, to, text in arrivals if to == chat]
+
+    # Whoever wrote while Redis was down was told at once, in their language, once; then answered.
+    for probe in probes:
+        notice = kept[probe.language_code or "vi"]
+        messages = shown(probe.id)
+        notices = [t for t, text in messages if text == notice]
+        assert len(notices) == 1, (probe.id, messages)
+        assert notices[0] - probed[probe.id] <= TOLD_WITHIN, (probe.id, notices[0] - probed[probe.id])
+        welcome = [t for t, text in messages if text.startswith("🔒")]
+        assert welcome and up < welcome[0] <= up + BACK_WITHIN, (probe.id, up, messages)
+    # The citizens in the middle of their petitions: told at most once per message, then answered soon
+    # after Redis came back (their flows completed above, with nothing sent twice).
+    waited = 0
+    for citizen in citizens:
+        notice = kept[citizen._.lang]
+        messages = shown(citizen.chat)
+        notices = [t for t, text in messages if text == notice]
+        pending = [a for a in citizen.acted_at if down - 5 <= a <= up]
+        assert len(notices) <= len(pending), (citizen.number, messages)
+        if notices:
+            waited += 1
+            answer = next(t for t, text in messages if t > up and text != notice)
+            assert answer <= up + BACK_WITHIN, (citizen.number, answer - up)
+    assert waited, "nobody was in the middle of something when Redis stopped"
     unexpected = [r for r in emulator.rejections if not tolerated(r.method, r.description)]
     assert not unexpected, unexpected
