@@ -36,7 +36,7 @@ from tests.e2e.flows import this_year
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = 9900  # ADMIN_IDS of the bot process
-JOINED = {"ts-cb": 9001, "hht-cb": 9004}  # officials who joined the bot (Thạch Hà's th-cb has not)
+JOINED = {"ts-cb": 9001, "ts-ct": 9002, "hht-cb": 9004}  # joined the bot (Thạch Hà's th-cb has not)
 PLACES = (  # what a citizen types, the button they pick, who gets the case
     ("Thành Sen", "Phường Thành Sen"),
     ("Hà Huy Tập", "Phường Hà Huy Tập"),

@@ -21,8 +21,11 @@ import redis.asyncio as aioredis
 from bot.embedded_redis import EmbeddedRedis, free_port
 from bot.i18n import Translator
 from emulator import BotApiEmulator, EmulatorEvent
+from handlers.notify import NOTICE_TEXTS
 from storage.keys import Keys
+from storage.outbox import OutboxRepository
 from tests.e2e.chaos import (
+    JOINED,
     BotProcess,
     ChaosCitizen,
     check_every_petition_delivered,
@@ -32,6 +35,7 @@ from tests.e2e.chaos import (
     tolerated,
     wait_until_delivered,
 )
+from tests.e2e.test_deadlines import MONDAY_9H, local
 
 CITIZENS = int(os.environ.get("CHAOS_CITIZENS", "60"))
 KILLS = 5
@@ -239,5 +243,72 @@ async def test_redis_stopped_for_ten_seconds_mid_flow(emulator: BotApiEmulator, 
             answer = next(t for t, text in messages if t > up and text != notice)
             assert answer <= up + BACK_WITHIN, (citizen.number, answer - up)
     assert waited, "nobody was in the middle of something when Redis stopped"
+    unexpected = [r for r in emulator.rejections if not tolerated(r.method, r.description)]
+    assert not unexpected, unexpected
+
+
+async def test_deadline_notices_survive_a_kill_between_the_write_and_the_send(
+    emulator: BotApiEmulator, redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    """The timer's write records its notices (outbox) with the petition's change; the process dies
+    with a notice on its way to Telegram. Not yet at Telegram: sent once by the next process, after
+    the dead sender's lease (15 s, waited out here). Done by Telegram but the answer lost: the one
+    message in flight may go twice — the documented duplicate window — never zero times."""
+    keys = Keys(key_prefix, "ht")
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    clock = tmp_path / "now.txt"
+    clock.write_text(MONDAY_9H.isoformat())
+    bot = BotProcess(emulator, redis_url, key_prefix, tmp_path / "bot.log", CLOCK_FILE=str(clock))
+    officer, chair = JOINED["ts-cb"], JOINED["ts-ct"]
+    (citizen,) = make_citizens(emulator, 1, first_id=330_000)  # Phường Thành Sen: ts-cb's
+    vi = Translator()("vi")  # the officials' language
+
+    def count(chat: int, notice: str) -> int:
+        _ = citizen._ if chat == citizen.chat else vi
+        start = _(NOTICE_TEXTS[notice]).split("{")[0]
+        return sum(
+            1
+            for m in emulator.bot_messages(chat)
+            if (m.text or "").startswith(start) and citizen.ticket and citizen.ticket in (m.text or "")
+        )
+
+    try:
+        await install_directory(redis, keys, emulator)
+        await bot.start()
+        await run_all([citizen], asyncio.sleep(0))
+        await wait_until_delivered(redis, keys)
+
+        # 1. The reminder's send hangs on its way to Telegram; the process is killed meanwhile.
+        on_its_way = emulator.inject("sendMessage", chat_id=officer, delay=120)
+        clock.write_text(local(7, 17, 1).isoformat())  # one working day before the deadline
+        await emulator.wait_for(lambda: on_its_way.hits == 1, timeout=20)
+        assert [e.kind for e in await OutboxRepository(redis, keys).pending()] == ["reminder"]
+        await bot.kill(expire_leases=False)
+        assert count(officer, "reminder") == 0
+        await bot.start()  # waits out the dead sender's outbox lease, as a real restart would
+        await emulator.wait_for(lambda: count(officer, "reminder") == 1, timeout=40)
+        await wait_until_delivered(redis, keys)
+
+        # 2. The overdue notice reaches Telegram, the answer does not reach the process, which dies.
+        answer_lost = emulator.inject("sendMessage", chat_id=officer, delay=120, after=True)
+        clock.write_text(local(8, 17, 1).isoformat())  # the deadline passed: overdue and escalation
+        await emulator.wait_for(lambda: count(officer, "overdue") == 1, timeout=20)
+        await bot.kill()
+        await bot.start()
+        await wait_until_delivered(redis, keys)
+        assert answer_lost.hits == 1
+        assert count(officer, "overdue") == 2  # the one message in flight, sent again
+        assert count(chair, "escalated_to_you") in (1, 2)  # other lanes: at least once, at most the one
+        assert count(citizen.chat, "escalated") in (1, 2)  # message each had in flight at the kill
+        assert count(officer, "reminder") == 1  # nothing earlier is repeated
+        await asyncio.sleep(1.5)  # the timer worker ticks again: a timer fires once
+        assert count(officer, "overdue") == 2
+    except BaseException:
+        print(bot.tail())
+        raise
+    finally:
+        await bot.stop()
+        await redis.aclose()
+    assert bot.exit_codes == [0], bot.tail()
     unexpected = [r for r in emulator.rejections if not tolerated(r.method, r.description)]
     assert not unexpected, unexpected
