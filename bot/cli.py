@@ -22,20 +22,34 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _settings() -> Settings:
-    return Settings()
+def _settings(role: str | None = None) -> Settings:
+    return Settings(role=role) if role else Settings()
+
+
+def _role_problem(settings: Settings) -> str | None:
+    """What a role lacks to run (README "Scaling out"), if anything."""
+    role = settings.role
+    if role in ("worker", "webhook") and settings.redis_url is None:
+        return f"REDIS_URL is not set (every process of a scaled-out bot shares one Redis; --role {role})"
+    webhook = role == "webhook" or settings.webhook_url is not None
+    if webhook and role != "worker" and (settings.webhook_url is None or not settings.webhook_secret):
+        return "the webhook needs WEBHOOK_URL (the public HTTPS address) and WEBHOOK_SECRET (16+ of A-Z a-z 0-9 _ -)"
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the bot in polling mode until Ctrl-C."""
+    """Run the bot until Ctrl-C: every role in one process (default), or one of them."""
     from redis.exceptions import RedisError
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import BotRuntime
 
-    settings = _settings()
+    settings = _settings(args.role)
     if not settings.telegram_bot_token:
         return _fail("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", EXIT_CONFIG)
+    problem = _role_problem(settings)
+    if problem:
+        return _fail(problem, EXIT_CONFIG)
     configure(settings.log_level)
     try:
         asyncio.run(BotRuntime(settings).run())
@@ -53,28 +67,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the bot's polling loop reported within the last 90 seconds (for container health checks)."""
+    """Exit 0 when the role's loop reported within the last 90 seconds (for container health checks):
+    ``all``, the polling loop (or, with a webhook, a worker); ``worker``, a worker; ``webhook``, this
+    host's endpoint answering ``/healthz`` (it checks Redis)."""
     from bot.app import load_directory
     from storage.connection import connect
     from storage.keys import Keys
+    from storage.update_streams import UpdateStreams
     from storage.updates import UpdateLog
 
-    settings = _settings()
+    settings = _settings(args.role)
+    if settings.role == "webhook":
+        return _webhook_health(settings)
     if settings.redis_url is None:
         return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+    polling = settings.role == "all" and settings.webhook_url is None
 
     async def check() -> str | None:
         redis = await connect(str(settings.redis_url), max_connections=2)
         try:
             keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
-            return await UpdateLog(redis, keys).last_beat()
+            if polling:
+                return await UpdateLog(redis, keys).last_beat()
+            return await UpdateStreams(redis, keys, settings.update_partitions).last_beat()
         finally:
             await redis.aclose()
 
     beat = asyncio.run(check())
+    what = "the polling loop" if polling else "no worker"
     if beat is None:
-        return _fail("unhealthy: the polling loop has not reported in the last 90 seconds", 1)
-    print(f"healthy: last poll {beat}")
+        return _fail(f"unhealthy: {what} has not reported in the last 90 seconds", 1)
+    print(f"healthy: last {'poll' if polling else 'worker round'} {beat}")
+    return 0
+
+
+def _webhook_health(settings: Settings) -> int:
+    """GET /healthz on this host's WEBHOOK_LISTEN port."""
+    import urllib.error
+    import urllib.request
+
+    _host, port = settings.listen_address
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = response.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return _fail(f"unhealthy: the webhook endpoint {url} did not answer 200: {exc}", 1)
+    print(f"healthy: webhook endpoint {url}: {body}")
     return 0
 
 
@@ -168,10 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (polling)")
+    roles = ("all", "worker", "webhook")
+    run = sub.add_parser("run", help="run the bot (polling, or a webhook; one process or several)")
     run.set_defaults(func=cmd_run)
-    health = sub.add_parser("health", help="exit 0 if the running bot polled recently")
+    run.add_argument(
+        "--role",
+        choices=roles,
+        help="all (default: intake + handling + timers), worker (handles the update streams, timers, "
+        "outbox, broadcasts) or webhook (only the HTTP endpoint); overrides ROLE",
+    )
+    health = sub.add_parser("health", help="exit 0 if the running bot (this role) reported recently")
     health.set_defaults(func=cmd_health)
+    health.add_argument("--role", choices=roles, help="the role to check (default: ROLE, else all)")
     officials = sub.add_parser("directory", help="import or export the officials directory (YAML)")
     officials.set_defaults(func=cmd_directory)
     actions = officials.add_subparsers(dest="action", required=True)

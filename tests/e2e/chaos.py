@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.domain.officials_directory import import_directory
 from bot.i18n import Gettext, Translator
@@ -42,6 +43,7 @@ PLACES = (  # what a citizen types, the button they pick, who gets the case
     ("Hà Huy Tập", "Phường Hà Huy Tập"),
     ("Thạch Hà", "Xã Thạch Hà"),  # its officer never joined: the card goes to the admins
 )
+PARTITIONS: int = Settings.model_fields["update_partitions"].default
 STEP_TIMEOUT = float(os.environ.get("CHAOS_STEP_TIMEOUT", "120"))  # a kill, a restart, an outage, the load
 TICKET = re.compile(r"HT-\d{4}-\d{6}")
 
@@ -323,14 +325,19 @@ async def run_all(citizens: list[ChaosCitizen], chaos: Awaitable[object]) -> Non
         await asyncio.gather(*flows, chaos_task, return_exceptions=True)
 
 
-async def wait_until_delivered(redis: aioredis.Redis, keys: Keys, timeout: float = 60.0) -> None:  # noqa: ASYNC109
-    """Until the outbox is empty and no fetched update waits (the bot process works meanwhile)."""
+async def wait_until_delivered(
+    redis: aioredis.Redis,
+    keys: Keys,
+    timeout: float = 60.0,
+    partitions: int = PARTITIONS,  # noqa: ASYNC109
+) -> None:
+    """Until the outbox is empty and no update waits in a stream (the bot processes work meanwhile)."""
     outbox = OutboxRepository(redis, keys)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         pending = await outbox.pending()
-        updates = await redis.hlen(keys.pending_updates())
+        updates = sum([await redis.xlen(keys.update_stream(n)) for n in range(partitions)])
         if not pending and not updates:
             return
         if loop.time() > deadline:
