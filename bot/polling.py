@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 from collections import Counter, deque
 from datetime import UTC, datetime
 from typing import Any
@@ -92,7 +93,8 @@ class DurablePoller:
         self._told: set[int] = set()  # updates whose user was told of a storage failure
         self._drained = asyncio.Event()
         self._drained.set()
-        self.token = update_log.new_token()
+        self.token = f"{os.getpid()}-{update_log.new_token()}"  # the pid: for people reading Redis
+        self.handled = 0  # updates this process handled (not counting duplicates skipped)
         self.holds_lease = False
         # The consumer: partitions this process reads, those it is giving up, and updates in hand per
         # partition (a partition is given up only once none is).
@@ -480,3 +482,4 @@ class DurablePoller:
             # The handler could not reach Redis: do not record it as handled; it is tried again.
             raise StorageUnavailable(f"update {update.update_id} failed for want of storage")
         await self._log.mark_handled(update.update_id, source)
+        self.handled += 1

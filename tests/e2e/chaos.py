@@ -54,12 +54,20 @@ def plain(html_text: str) -> str:
 
 
 class BotProcess:
-    """``python -m bot run`` against the emulator, which a test may SIGKILL and start again."""
+    """``python -m bot run [--role ROLE]`` against the emulator, which a test may SIGKILL and start
+    again."""
 
     def __init__(
-        self, emulator: BotApiEmulator, redis_url: str, key_prefix: str, log: Path, **env: str
+        self,
+        emulator: BotApiEmulator,
+        redis_url: str,
+        key_prefix: str,
+        log: Path,
+        role: str = "all",
+        **env: str,
     ) -> None:
         self.emulator = emulator
+        self.role = role
         self.redis_url = redis_url
         self.keys = Keys(key_prefix, "ht")
         self.log = log
@@ -80,7 +88,11 @@ class BotProcess:
     async def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=ROOT, env=self.env, stdout=out, stderr=out
+                *(sys.executable, "-m", "bot", "run", "--role", self.role),
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
             )
 
     async def kill(self, *, expire_leases: bool = True) -> None:
@@ -328,8 +340,8 @@ async def run_all(citizens: list[ChaosCitizen], chaos: Awaitable[object]) -> Non
 async def wait_until_delivered(
     redis: aioredis.Redis,
     keys: Keys,
-    timeout: float = 60.0,
-    partitions: int = PARTITIONS,  # noqa: ASYNC109
+    timeout: float = 60.0,  # noqa: ASYNC109
+    partitions: int = PARTITIONS,
 ) -> None:
     """Until the outbox is empty and no update waits in a stream (the bot processes work meanwhile)."""
     outbox = OutboxRepository(redis, keys)
