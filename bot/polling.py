@@ -49,6 +49,7 @@ OUTAGE_POLL = 0.5
 LEASE_SECONDS = 10.0  # a SIGKILLed poller's successor waits at most this long
 MAX_IN_FLIGHT = 2_000  # read, not yet handled: fetching and reading pause above this
 READ_COUNT = 200  # entries per partition per read
+SWEEP_ROUNDS = 30  # every this many partition rounds, look for entries stranded in another's pending list
 READ_BLOCK_MS = 1_000  # a read waits this long for new entries (then the owned partitions are re-read)
 
 
@@ -91,6 +92,7 @@ class DurablePoller:
         self._in_flight: set[int] = set()
         self._entries: dict[int, Entry] = {}  # update_id → the stream entry it came from
         self._told: set[int] = set()  # updates whose user was told of a storage failure
+        self._failed: set[int] = set()  # updates a handler failed on (a bug): left pending, not retried here
         self._drained = asyncio.Event()
         self._drained.set()
         self.token = f"{os.getpid()}-{update_log.new_token()}"  # the pid: for people reading Redis
@@ -99,7 +101,11 @@ class DurablePoller:
         # The consumer: partitions this process reads, those it is giving up, and updates in hand per
         # partition (a partition is given up only once none is).
         self.partitions: set[int] = set()
-        self._releasing: set[int] = set()
+        # partition being given up → the read that was under way when it was marked (reads are serial)
+        self._releasing: dict[int, int] = {}
+        self._reads_started = 0
+        self._reads_done = 0
+        self._rounds = 0
         self._load: Counter[int] = Counter()
         self._seen_free: set[int] = set()
         self._renewed_at = 0.0
@@ -255,26 +261,29 @@ class DurablePoller:
         keeper = asyncio.create_task(self._keep_partitions())
         try:
             while not self._stopping.is_set():
-                readable = sorted(self.partitions - self._releasing)
+                readable = sorted(self.partitions - set(self._releasing))
                 if not readable or len(self._in_flight) >= MAX_IN_FLIGHT:
                     self._partitions_changed.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._partitions_changed.wait(), 0.05 if readable else 1.0)
                     continue
+                self._reads_started += 1
                 try:
                     entries = await self._read(readable)
                 except STORAGE_ERRORS as exc:
                     log.warning("consumer.read_failed", error=type(exc).__name__)
                     await self._sleep(OUTAGE_POLL)
                     continue
+                finally:
+                    self._reads_done = self._reads_started
                 for entry in entries:
                     if entry.partition in self.partitions:  # not taken over meanwhile (else: its new owner)
                         self._dispatch_entry(entry)
         finally:
+            await self._drain(10.0)  # the leases are still renewed meanwhile
             keeper.cancel()
             with contextlib.suppress(BaseException):
                 await keeper
-            await self._drain(10.0)
             self.partitions = set()
             with contextlib.suppress(Exception):  # every lease this token holds, even one half-taken
                 await self._streams.release(self.token, list(range(self._streams.partitions)), leaving=True)
@@ -303,7 +312,7 @@ class DurablePoller:
         above a fair share (once idle), and take free partitions (claiming their pending entries)."""
         tick = min(self._partition_lease / 4, 1.0)
         loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
+        while True:  # until cancelled, after the updates in hand are handled
             try:
                 await self._partition_round(loop.time())
             except STORAGE_ERRORS as exc:
@@ -313,7 +322,7 @@ class DurablePoller:
                     log.error("consumer.partitions_lost", partitions=sorted(self.partitions))
                     self.partitions.clear()
                     self._releasing.clear()
-            await self._sleep(tick)
+            await asyncio.sleep(tick)
 
     async def _partition_round(self, now: float) -> None:
         streams = self._streams
@@ -324,19 +333,25 @@ class DurablePoller:
         if lost:
             log.warning("consumer.partitions_taken", partitions=sorted(lost))
         self.partitions &= held
-        self._releasing &= self.partitions
+        self._releasing = {n: mark for n, mark in self._releasing.items() if n in self.partitions}
+        if self._stopping.is_set():
+            return  # only renewing, while the updates in hand are finished
+        self._rounds += 1
         share = math.ceil(streams.partitions / max(workers, 1))
         # Above the fair share: stop reading the extra partitions, give each up once nothing of it is
-        # in hand (so its next owner never handles an update this process is handling).
+        # in hand and no read that included it is under way (so its next owner, which claims what was
+        # read and not acknowledged, never handles an update this process handles too).
         extra = len(self.partitions) - share
-        if extra > 0:
-            for n in sorted(self.partitions - self._releasing, reverse=True)[: extra - len(self._releasing)]:
-                self._releasing.add(n)
-        idle = [n for n in self._releasing if self._load[n] == 0]
+        if extra > len(self._releasing):
+            candidates = sorted(self.partitions - set(self._releasing), reverse=True)
+            for n in candidates[: extra - len(self._releasing)]:
+                self._releasing[n] = self._reads_started
+        idle = [n for n, mark in self._releasing.items() if self._load[n] == 0 and self._reads_done >= mark]
         if idle:
             await streams.release(self.token, idle)
             self.partitions -= set(idle)
-            self._releasing -= set(idle)
+            for n in idle:
+                del self._releasing[n]
         # Free partitions: up to the fair share at once; beyond it, only those nobody took for a whole
         # tick (a worker that died before its registration expired: nothing stays unowned for long).
         free = [n for n, s in enumerate(state) if s == 0]
@@ -350,7 +365,21 @@ class DurablePoller:
                     self._dispatch_entry(entry)
                 self.partitions.add(n)
                 self._partitions_changed.set()
+        if self._rounds % SWEEP_ROUNDS == 0:
+            await self._sweep(int(self._partition_lease * 2000))
         await streams.beat(datetime.now(UTC).isoformat())
+
+    async def _sweep(self, min_idle_ms: int) -> None:
+        """Safety net: entries of owned partitions left unacknowledged for long by another consumer (one
+        that read them as the partition changed hands) are claimed and handled here."""
+        for n in sorted(self.partitions - set(self._releasing)):
+            for entry in await self._streams.claim_pending(self.token, n, min_idle_ms=min_idle_ms):
+                update_id = entry.update.get("update_id")
+                if update_id in self._failed:
+                    continue
+                if update_id not in self._in_flight:
+                    log.warning("update.reclaimed", update_id=update_id, partition=n)
+                self._dispatch_entry(entry)
 
     def _dispatch_entry(self, entry: Entry) -> None:
         update = Update.de_json(entry.update, self._app.bot)
@@ -404,6 +433,7 @@ class DurablePoller:
                 await self._tell_storage_trouble(update)
             except Exception:
                 log.error("update.unhandled", exc_info=True, update_id=update.update_id)
+                self._failed.add(update.update_id)
                 return  # a bug in a handler: logged; the entry stays pending, for the partition's next owner
             if self._stopping.is_set() and not self.partitions:
                 return

@@ -156,9 +156,9 @@ class UpdateStreams:
         )
         return self._entries(list(raw.items()) if isinstance(raw, dict) else list(raw or []))
 
-    async def claim_pending(self, consumer: str, partition: int) -> list[Entry]:
+    async def claim_pending(self, consumer: str, partition: int, *, min_idle_ms: int = 0) -> list[Entry]:
         """Every entry of ``partition`` read and not acknowledged (by a worker that died or gave the
-        partition up), now ``consumer``'s, oldest first."""
+        partition up) for at least ``min_idle_ms``, now ``consumer``'s, oldest first."""
         found: list[Entry] = []
         cursor = "0-0"
         key = self._streams[partition]
