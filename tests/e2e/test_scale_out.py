@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from emulator import BotApiEmulator
 from handlers.citizen.views import submitted_text
 from storage.keys import Keys
 from storage.update_streams import GROUP, partition_of
-from tests.e2e.chaos import BotProcess, install_directory, plain, tolerated, wait_until_delivered
+from tests.e2e.chaos import ROOT, BotProcess, install_directory, plain, tolerated, wait_until_delivered
 from tests.e2e.conftest import Harness, make_settings
 from tests.e2e.flows import consent, ready_to_send, this_year
 
@@ -287,6 +288,17 @@ async def test_a_worker_killed_mid_update_is_taken_over_nothing_lost_nothing_twi
         await victim.start()
         await citizen.send("/my")
         await citizen.expect(ticket, timeout=20)
+        for role in ("worker", "webhook"):  # each role's health check, as a container runs it
+            check = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "bot", "health", "--role", role),
+                cwd=ROOT,
+                env=intake.env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _unused = await check.communicate()
+            assert check.returncode == 0, (role, output)
+            assert output.startswith(b"healthy"), output
     except BaseException:
         for process in processes:
             print(process.log.name, process.tail(3000))
