@@ -97,8 +97,8 @@ class BotProcess:
 
     async def kill(self, *, expire_leases: bool = True) -> None:
         """SIGKILL: no clean-up of any kind. ``expire_leases`` then does what the passing of time
-        would (the poller's 10 s, the outbox's 15 s, the timers' lease), so the next start resumes at
-        once; the leases themselves are tested where they are waited out."""
+        would (the poller's and the update partitions' 10 s, the outbox's 15 s, the timers' lease), so
+        the next start resumes at once; the leases themselves are tested where they are waited out."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
@@ -109,7 +109,8 @@ class BotProcess:
     async def expire_leases(self) -> None:
         client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)
         try:
-            await client.delete(self.keys.poller_lease())
+            partitions = [self.keys.partition_lease(n) for n in range(PARTITIONS)]
+            await client.delete(self.keys.poller_lease(), self.keys.update_workers(), *partitions)
             for key in (self.keys.outbox_inflight(), self.keys.timers_inflight()):
                 held = await client.zrange(key, 0, -1)
                 if held:
