@@ -110,6 +110,11 @@ async def test_petition_through_the_page(tmp_path: Path) -> None:
                 citizen.locator(".msg.out .file-size").filter(has_text="+84912345678")
             ).to_be_visible()
             await sees(citizen, _("Please check your petition"))
+            # The quoted description is a block, as Telegram draws it: the line break after it starts the
+            # next line (📎 …), it does not leave an empty one.
+            summary = citizen.locator(".msg.in .text").filter(has_text=_("Please check your petition")).last
+            after_quote = await summary.locator("blockquote").evaluate("q => q.nextSibling.textContent")
+            assert after_quote.startswith("📎"), after_quote
             await tap(citizen, _("✅ Send"))
             receipt = citizen.locator(".msg.in .text").filter(has_text=re.compile(r"HT-\d{4}-\d{6}")).last
             await expect(receipt).to_be_visible(timeout=TIMEOUT_MS)
