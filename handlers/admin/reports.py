@@ -269,16 +269,19 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
             f"  • {esc(case.ticket)} — {esc(ctx.official(case.assignee_id))} ({ctx.when(case.due_at)})"
         )
     lines.append("")
-    lines.append(
-        _(
-            "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
-        ).format(
-            resolved=_.percent(report.resolved_rate),
-            answered=_.number(report.verdicts_answered),
-            rating=_.decimal(report.average_rating),
-            reopen=_.percent(report.reopen_rate),
+    if not report.verdicts_answered:
+        lines.append(_("<b>Citizens' verdicts:</b> none yet"))
+    else:
+        lines.append(
+            _(
+                "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
+            ).format(
+                resolved=_.percent(report.resolved_rate),
+                answered=_.number(report.verdicts_answered),
+                rating=_.decimal(report.average_rating),
+                reopen=_.percent(report.reopen_rate),
+            )
         )
-    )
     lines.append(
         _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
             held=_.number(report.dialogues_held),

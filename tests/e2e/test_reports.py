@@ -258,6 +258,13 @@ async def test_custom_range_and_refusals(harness: Harness, staff: Staff) -> None
     inside = [s for s in SEEDS if at(11, 0) <= s.created < at(14, 0)]
     assert plain(_("<b>Received:</b> {count}"), count=len(inside)) in (summary.text or "")
     assert "11/05/2026 – 13/05/2026" in ((await media(h, admin, "photo")).text or "")  # the chart's caption
+    # A period without answered verdicts says so in words, not "– of 0 answers".
+    assert _("<b>Citizens' verdicts:</b> none yet").split("</b>")[1] not in (summary.text or "")
+    await admin.send("/stats")
+    await admin.tap(_("📅 Custom range…"))
+    await admin.send("01/04/2026 - 02/04/2026")
+    empty = await admin.expect(plain(_("Period: {period}"), period="01/04/2026 – 02/04/2026"))
+    assert plain(_("<b>Citizens' verdicts:</b> none yet")) in (empty.text or "")
 
     citizen = h.citizen()
     await citizen.send("/stats")
