@@ -41,7 +41,7 @@ async def test_an_over_long_reply_is_refused_with_its_length_then_a_shorter_one_
     officer = staff["ts-cb"]
     await accept(h, officer, ticket)
     await officer.tap(_("💬 Reply"))
-    prompt = await officer.expect(_("(At most {limit} characters.)").format(limit="3.500"))  # Vietnamese grouping
+    prompt = await officer.expect(_("(At most {limit} characters.)").format(limit="3.500"))  # 3.500, not 3500
     assert ticket in prompt.text
     await officer.send(long_text(3600, "HẾT-DÀI"))
     refusal = await officer.expect("3.600")
