@@ -2,14 +2,12 @@
 by typing and clicking the rendered buttons, the official accepts and resolves it, the citizen reads the
 answer. Skipped when /usr/bin/chromium or playwright is missing (``.ci/run`` installs Chromium).
 
-The screenshot is written to tests/artifacts/sandbox.png; with SAVE_SCREENSHOT=1 also to docs/sandbox.png.
+The screenshot is written to tests/artifacts/sandbox.png (the README's pictures come from docs/screenshots.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "tests" / "artifacts" / "sandbox.png"
-DOCS_SCREENSHOT = ROOT / "docs" / "sandbox.png"
 TIMEOUT_MS = 20_000  # generous: the whole suite may be loading both cores
 
 pytestmark = pytest.mark.e2e
@@ -160,9 +157,6 @@ async def test_petition_through_the_page(tmp_path: Path) -> None:
             )
             await expect(page.locator(".toast:visible")).to_have_count(0, timeout=TIMEOUT_MS)
             await page.screenshot(path=str(ARTIFACT), animations="disabled")
-            if os.environ.get("SAVE_SCREENSHOT") == "1":
-                DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(ARTIFACT, DOCS_SCREENSHOT)
 
             # A deleted message disappears; the language switch makes the bot answer in English.
             first = sandbox.emulator.messages(CITIZEN.telegram_id)[0]
