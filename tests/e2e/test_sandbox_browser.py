@@ -83,6 +83,11 @@ async def test_petition_through_the_page(tmp_path: Path) -> None:
                 "📄 Tài liệu (PDF)"
             )
             await sees(official, _("📥 No open cases. Well done!"))  # the seeded /inbox
+            # Who is chatting is never cut short (the official's line is the longest): it wraps instead.
+            for chat in (citizen, official, admin):
+                sub = chat.locator(".chat-head .sub")
+                await expect(sub).to_contain_text("Tiếng Dân")
+                assert await sub.evaluate("e => e.scrollWidth <= e.clientWidth"), await sub.inner_text()
 
             # The citizen: consent, then a petition with a photo and their phone number.
             await say(citizen, "/start")
