@@ -269,24 +269,30 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
             f"  • {esc(case.ticket)} — {esc(ctx.official(case.assignee_id))} ({ctx.when(case.due_at)})"
         )
     lines.append("")
-    lines.append(
-        _(
-            "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
-        ).format(
-            resolved=_.percent(report.resolved_rate),
-            answered=_.number(report.verdicts_answered),
-            rating=_.decimal(report.average_rating),
-            reopen=_.percent(report.reopen_rate),
+    if not report.verdicts_answered:
+        lines.append(_("<b>Citizens' verdicts:</b> none yet"))
+    else:
+        lines.append(
+            _(
+                "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
+            ).format(
+                resolved=_.percent(report.resolved_rate),
+                answered=_.number(report.verdicts_answered),
+                rating=_.decimal(report.average_rating),
+                reopen=_.percent(report.reopen_rate),
+            )
         )
-    )
-    lines.append(
-        _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
-            held=_.number(report.dialogues_held),
-            resolved=_.number(report.proposals_resolved),
-            total=_.number(report.proposals),
-            rate=_.percent(report.proposals_resolution_rate),
+    if not report.proposals:  # no "proposals resolved 0/0 (–)"
+        lines.append(_("<b>Dialogues held:</b> {held}").format(held=_.number(report.dialogues_held)))
+    else:
+        lines.append(
+            _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
+                held=_.number(report.dialogues_held),
+                resolved=_.number(report.proposals_resolved),
+                total=_.number(report.proposals),
+                rate=_.percent(report.proposals_resolution_rate),
+            )
         )
-    )
     text = "\n".join(lines)
     while visible_len(text) > 4000 and len(lines) > 4:  # never: every list above is bounded
         lines.pop()
