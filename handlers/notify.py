@@ -427,6 +427,7 @@ async def _to_citizen(out: Outbound, entry: OutboxEntry, petition: Petition) -> 
 
 
 CO_SIGNER_HEADER = N_("👥 News of petition {ticket}, which you joined:")
+CO_SIGNER_FILE = N_("📎 (a photo or file, sent to the citizen who filed the petition)")
 
 
 async def _to_co_signer(out: Outbound, entry: OutboxEntry, petition: Petition) -> str:
@@ -440,7 +441,7 @@ async def _to_co_signer(out: Outbound, entry: OutboxEntry, petition: Petition) -
     if channel != "tg" or not external.lstrip("-").isdigit():
         return "no_channel"
     chat = int(external)
-    _ = await language_of(out.deps, chat, petition.language)
+    _ = await language_of(out.deps, chat)
     header = _(CO_SIGNER_HEADER).format(ticket=esc(petition.id))
     try:
         if entry.kind == "verdict":
@@ -458,9 +459,8 @@ async def _to_co_signer(out: Outbound, entry: OutboxEntry, petition: Petition) -
             news = _(CITIZEN_NEWS[CaseAction.REPLY]).format(
                 ticket=esc(petition.id), unit=esc(unit.name if unit else "")
             )
-            body = f"{header}\n{news}"
-            if text:
-                body += "\n<blockquote>{}</blockquote>".format(esc(text))
+            body = f"{header}\n{news}\n"
+            body += "<blockquote>{}</blockquote>".format(esc(text)) if text else _(CO_SIGNER_FILE)
             await out.message(chat, body)
         elif entry.kind == "news":
             await out.message(chat, header + "\n" + await _news_text(out.deps, entry, petition, _))
@@ -491,6 +491,8 @@ async def _news_text(deps: Deps, entry: OutboxEntry, petition: Petition, _: Gett
     note = entry.data.get("note", "")
     if note and action != CaseAction.ACCEPT:
         news += "\n<blockquote>{}</blockquote>".format(esc(note))
+    elif "from_chat" in entry.data:
+        news += "\n" + _(CO_SIGNER_FILE)
     return news
 
 

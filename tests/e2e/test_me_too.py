@@ -315,3 +315,54 @@ async def test_co_signers_are_counted_in_stats_and_exports(harness: Harness, sta
     column = rows[0].index(_("Co-signers"))
     joined = {row[0]: row[column] for row in rows[1:]}
     assert joined[tickets["p2"]] == "3" and joined[tickets["p4"]] == "1" and joined[tickets["p1"]] == "0"
+
+
+async def test_co_signers_hear_answers_from_the_team_chat_not_questions_nor_internal_notes(
+    harness: Harness, staff: Staff
+) -> None:
+    """Every message a change owes the co-signers is an outbox entry recorded with the change: the
+    acceptance, an answer written in the case's team topic (as text, under «which you joined»); never a
+    #note that stays internal, nor the official's question, which is for the petitioner."""
+    from tests.e2e.test_team_topics import TEAM_CHAT, link_team_chat
+
+    h, _ = harness, harness.tr("vi")
+    member = await link_team_chat(h, staff)
+    petitioner, ticket = await submit(h, category=TOPIC, description=ROAD)
+    neighbour = h.citizen(first_name="Xuânzz", last_name="Quyzz")
+    await consent(h, neighbour, "vi")
+    joined = await CoSignRepository(h.redis, h.keys).join(
+        ticket, f"tg:{neighbour.user.id}", h.clock.now(), None
+    )
+    assert joined == (1, 1)
+    card = await h.emulator.wait_for_bot_message(TEAM_CHAT, lambda m: ticket in (m.text or ""))
+    assert card.message_thread_id is not None
+    accept = next(b.callback_data for b in card.iter_buttons() if b.text == _("✅ Accept"))
+    h.emulator.user_presses(member.user, card, accept)
+    header = _("👥 News of petition {ticket}, which you joined:").format(ticket=ticket)
+    accepted = await neighbour.expect(header)
+    assert ticket in accepted.text
+    h.emulator.user_sends_text(
+        member.user,
+        "#ghi chú: kiểm tra lại hồ sơ cống",
+        chat_id=TEAM_CHAT,
+        message_thread_id=card.message_thread_id,
+    )
+    h.emulator.user_sends_text(
+        member.user,
+        "Tổ sẽ nạo vét cống vào sáng thứ Hai.",
+        chat_id=TEAM_CHAT,
+        message_thread_id=card.message_thread_id,
+    )
+    answer = await neighbour.expect("Tổ sẽ nạo vét cống vào sáng thứ Hai.")
+    assert answer.text.startswith(header)
+    await petitioner.expect("Tổ sẽ nạo vét cống vào sáng thứ Hai.")
+    texts = [m.text or "" for m in h.emulator.bot_messages(neighbour.chat_id)]
+    assert not any("kiểm tra lại hồ sơ cống" in t for t in texts)
+    # The official's card now counts the co-signer, never names them.
+    officer = staff["ts-cb"]
+    await officer.send("/inbox")
+    inbox = await officer.expect(ticket)
+    assert _("{count} joined").format(count=1) in inbox.text
+    await officer.tap(f"📋 {ticket}")
+    counted = await officer.expect(_("Assigned to:"))
+    assert "👥" in counted.text and "Xuânzz" not in counted.text and "Quyzz" not in counted.text
