@@ -437,9 +437,7 @@ class CaseService:
         if self.corrections is None or category not in known:
             raise UnknownChoice(category)
         for _attempt in range(3):
-            before = await self.get(ticket)
-            if not may_act(actor, before, await self.officials_by_id()):
-                raise NotAllowed(ticket)
+            before = await self.visible_to(actor, ticket)
             if before.stage != stage or not before.is_open:
                 raise StaleAction(ticket)
             if before.category == category:

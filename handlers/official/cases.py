@@ -182,9 +182,7 @@ async def _change_topic(
     _ = turn._
     cases = turn.deps.cases
     ticket = data.arg(0)
-    petition = await cases.get(ticket)
-    if not cases.may_act_now(actor, petition, await cases.officials_by_id()):
-        raise NotAllowed(ticket)
+    petition = await cases.visible_to(actor, ticket)  # NotAllowed also for a ticket that does not exist
     if petition.stage != stage or not petition.is_open:
         raise StaleAction(ticket)
     if data.action == "top":
