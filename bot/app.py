@@ -21,6 +21,7 @@ from bot.domain.broadcast import BroadcastService
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock, FileClock, SystemClock
+from bot.domain.cosign import CoSignService
 from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.dialogues import REMIND_KIND as DIALOGUE_REMINDER
 from bot.domain.dialogues import DialogueService
@@ -29,7 +30,9 @@ from bot.domain.escalation import DeadlineTracker
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.domain.privacy import PrivacyService
+from bot.domain.similarity import OpenPetitions, SimilarityService
 from bot.domain.subscriptions import SubscriptionService
+from bot.domain.topics import TopicClassifier, TopicVocabulary
 from bot.embedded_redis import EmbeddedRedis
 from bot.i18n import Translator
 from bot.logs import get_logger
@@ -42,6 +45,7 @@ from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
 from storage.connection import connect
+from storage.cosign import CoSignRepository
 from storage.dialogues import DialogueRepository
 from storage.keys import Keys
 from storage.officials import OfficialRepository
@@ -49,8 +53,10 @@ from storage.outbox import OutboxEntry, OutboxRepository
 from storage.petitions import PetitionRepository
 from storage.privacy import PrivacyRepository
 from storage.sessions import SessionRepository
+from storage.similarity import SimilarityIndex
 from storage.subscriptions import SubscriptionRepository
 from storage.timers import TimerRepository
+from storage.topics import TopicCorrectionRepository
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
@@ -96,6 +102,12 @@ def load_deadline_policy(settings: Settings) -> DeadlinePolicy:
     return DeadlinePolicy.load(beside) if beside.is_file() else DeadlinePolicy.default()
 
 
+def load_topic_classifier(settings: Settings, directory: Directory) -> TopicClassifier | None:
+    """TOPICS_FILE, else the ``topics.yaml`` beside the province file; None (no suggestions) without one."""
+    path = settings.topics_file or TopicVocabulary.beside(settings.directory_file or Directory.default_path())
+    return TopicClassifier(TopicVocabulary.load(path, directory)) if Path(path).is_file() else None
+
+
 def build_deps(
     settings: Settings,
     redis: aioredis.Redis,
@@ -122,6 +134,26 @@ def build_deps(
     subscriptions = SubscriptionService(
         SubscriptionRepository(redis, keys), CitizenRepository(redis, keys), directory, clock
     )
+    # "Me too": the similarity index follows every change of a petition; co-signers join open ones.
+    similarity = SimilarityService(
+        SimilarityIndex(redis, keys, directory.ticket_prefix), OpenPetitions(petitions)
+    )
+    cases.observers.append(similarity.on_change)
+    cases.corrections = TopicCorrectionRepository(redis, keys)
+    cosign = CoSignService(CoSignRepository(redis, keys), petitions, clock)
+    privacy = PrivacyService(
+        CitizenRepository(redis, keys),
+        petitions,
+        PrivacyRepository(redis, keys),
+        audit,
+        keys,
+        clock,
+        retention_days=settings.retention_days,
+        max_petitions_per_day=settings.max_petitions_per_day,
+        flood_max_updates=settings.flood_max_updates,
+        flood_window_seconds=settings.flood_window_seconds,
+    )
+    privacy.cosign = cosign.repo
     return Deps(
         settings=settings,
         redis=redis,
@@ -131,25 +163,22 @@ def build_deps(
         translator=Translator(settings.default_language),
         citizens=CitizenService(CitizenRepository(redis, keys), clock),
         intake=IntakeService(
-            directory, SessionRepository(redis, keys), petitions, clock, router=cases.route, tracker=tracker
+            directory,
+            SessionRepository(redis, keys),
+            petitions,
+            clock,
+            router=cases.route,
+            tracker=tracker,
+            topics=load_topic_classifier(settings, directory),
+            similarity=similarity,
+            cosign=cosign.repo,
         ),
         petitions=PetitionService(petitions),
         cases=cases,
         timers=timers,
         audit=audit,
         updates=UpdateLog(redis, keys),
-        privacy=PrivacyService(
-            CitizenRepository(redis, keys),
-            petitions,
-            PrivacyRepository(redis, keys),
-            audit,
-            keys,
-            clock,
-            retention_days=settings.retention_days,
-            max_petitions_per_day=settings.max_petitions_per_day,
-            flood_max_updates=settings.flood_max_updates,
-            flood_window_seconds=settings.flood_window_seconds,
-        ),
+        privacy=privacy,
         dialogues=dialogues,
         broadcasts=BroadcastService(
             BroadcastRepository(redis, keys),
@@ -161,6 +190,8 @@ def build_deps(
         ),
         subscriptions=subscriptions,
         outbox=outbox,
+        cosign=cosign,
+        similarity=similarity,
     )
 
 

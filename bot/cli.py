@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings, describe_error
 from bot.domain.directory import DirectoryError
+from bot.domain.topics import TopicVocabularyError
 from bot.logs import configure
 from storage.connection import StorageUnavailable
 
@@ -154,6 +155,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return report_cli.cmd_audit(args, settings, load_directory(settings))
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``topics check|evaluate FILE...|corrections``: the topics vocabulary and officials' corrections."""
+    from bot import topics_cli
+
+    return topics_cli.cmd_topics(args, _settings())
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    """``similar rebuild``: index every open petition again for "me too"."""
+    from bot import topics_cli
+
+    return topics_cli.cmd_similar(args, _settings())
+
+
+def cmd_bench_similarity(args: argparse.Namespace) -> int:
+    """``bench-similarity``: latency of the "me too" search with many stored petitions (not a test)."""
+    from bot import bench_similarity
+
+    return bench_similarity.cmd_bench(args, _settings())
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Try the whole bot in a browser: embedded Redis, a local Bot API emulator, the bot and a web page
     with three chats (citizen, official, admin). No Telegram token, no Redis installation."""
@@ -199,6 +221,34 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--case", metavar="ID", help="only this ticket")
     audit.add_argument("--actor", metavar="ID", help="only this actor (e.g. ts-cb, official:ts-cb, cli)")
     audit.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or dd/mm/yyyy)")
+    topics = sub.add_parser(
+        "topics", help="the topics vocabulary: check it, measure it, officials' corrections"
+    )
+    topics.set_defaults(func=cmd_topics)
+    topic_actions = topics.add_subparsers(dest="action", required=True)
+    check = topic_actions.add_parser("check", help="validate the vocabulary (TOPICS_FILE or topics.yaml)")
+    check.add_argument("--vocabulary", metavar="FILE", help="another vocabulary file")
+    evaluate = topic_actions.add_parser("evaluate", help="top-1/top-3 accuracy on labelled petitions")
+    evaluate.add_argument("files", nargs="+", metavar="FILE", help="YAML: petitions: [{topic, text}]")
+    evaluate.add_argument("--vocabulary", metavar="FILE", help="another vocabulary file")
+    corrections = topic_actions.add_parser(
+        "corrections", help="officials' topic corrections and words to add to the vocabulary"
+    )
+    corrections.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or dd/mm/yyyy)")
+    corrections.add_argument("--format", choices=("text", "csv"), default="text", help="default text")
+    similar = sub.add_parser("similar", help='the "me too" index of open petitions')
+    similar.set_defaults(func=cmd_similar)
+    similar_actions = similar.add_subparsers(dest="action", required=True)
+    similar_actions.add_parser("rebuild", help="index every open petition again")
+    bench = sub.add_parser(
+        "bench-similarity", help='"me too" search latency with many stored petitions (own Redis; not a test)'
+    )
+    bench.set_defaults(func=cmd_bench_similarity)
+    bench.add_argument(
+        "--petitions", type=int, default=100_000, help="open petitions stored (default 100000)"
+    )
+    bench.add_argument("--searches", type=int, default=1000, help="searches timed (default 1000)")
+    bench.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a browser: no Telegram token, no Redis needed (http://127.0.0.1:8080)"
     )
@@ -226,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(describe_error(exc), EXIT_CONFIG)
     except DirectoryError as exc:
         return _fail(f"DIRECTORY_FILE: {exc}", EXIT_CONFIG)
+    except TopicVocabularyError as exc:
+        return _fail(f"TOPICS_FILE: {exc}", EXIT_CONFIG)
     except StorageUnavailable as exc:
         return _fail(str(exc), EXIT_UNAVAILABLE)
     return code

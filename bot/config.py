@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     directory_file: Path | None = None
     officials_file: Path | None = None
     deadlines_file: Path | None = None
+    topics_file: Path | None = (
+        None  # words per topic, for suggesting it (default: topics.yaml beside the province)
+    )
     run_poller: bool = True  # false: an extra process that only fires timers (Telegram allows one poller)
     clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
@@ -61,7 +64,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("directory_file", "officials_file", "deadlines_file")
+    @field_validator("directory_file", "officials_file", "deadlines_file", "topics_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -43,6 +43,8 @@ PAYLOADS = [
     "o:card:{T}",
     "o:cx:{T}",
     "o:tpl:{T}:{S}:0",
+    "o:top:{T}:{S}",
+    "o:tpc:{T}:{S}:{C}",
     "o:trt:{T}:{S}:{O}",
     "o:inb:0:all",
     "o:inb:0:submitted",
@@ -102,6 +104,10 @@ PAYLOADS = [
             ("ed", ""),
             ("ef", ":description"),
             ("bs", ""),
+            ("ds", ""),
+            ("ca", ""),
+            ("mt", ":{T}"),
+            ("mn", ""),
         ]
     ],
     # c, l: consent and language (handlers/citizen/start.py)
