@@ -22,6 +22,7 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("telegram.forbidden", update_id=update_id, detail=str(error))
         return
     storage_down = isinstance(error, StorageUnavailable | RedisError | ConnectionError | OSError)
+    metrics.update_outcome("storage_error" if storage_down else "error")  # counted with the update
     if storage_down:
         metrics.redis_error("handler")
     if storage_down and isinstance(update, Update):

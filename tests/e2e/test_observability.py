@@ -191,6 +191,9 @@ async def test_health_fails_for_a_process_whose_loop_stalled(
     assert f"{name} (all): healthy" in capsys.readouterr().out
     assert await asyncio.to_thread(health, monkeypatch, h, "--all") == 0
     assert await asyncio.to_thread(health, monkeypatch, h, "--process", "nobody") == 1
+    # Without a name: as before, someone polled lately (this host has no <hostname>:<pid> process here).
+    assert await asyncio.to_thread(health, monkeypatch, h) == 0
+    assert "healthy: last poll" in capsys.readouterr().out
 
     # The timer loop stops turning (the other loops go on): after the 3 s threshold, unhealthy.
     assert h.runtime.timer_worker is not None
