@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -147,8 +148,20 @@ def handling(update: Update, lane: str) -> Iterator[_Handling]:
         raise
     finally:
         _handling.reset(token)
-        UPDATES_HANDLED.labels(kind, seen.outcome).inc()
-        UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        _child(_counted, UPDATES_HANDLED, kind, seen.outcome).inc()
+        _child(_timed, UPDATE_SECONDS, kind).observe(time.perf_counter() - started)
+
+
+_counted: dict[tuple[str, ...], Counter] = {}
+_timed: dict[tuple[str, ...], Histogram] = {}
+
+
+def _child(cache: dict[tuple[str, ...], Any], parent: Any, *labels: str) -> Any:
+    """``parent.labels(*labels)``, remembered (labels() takes a lock and builds a key every call)."""
+    child = cache.get(labels)
+    if child is None:
+        child = cache[labels] = parent.labels(*labels)
+    return child
 
 
 def update_outcome(outcome: str) -> None:
