@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -22,6 +22,7 @@ from bot.i18n import Translator
 from bot.logs import formatter
 from emulator import BotApiEmulator
 from storage.keys import Keys
+from storage.timers import Timer, TimerRepository
 from tests.e2e.conftest import Harness, Staff, make_settings, start_runtime, stop_runtime
 from tests.e2e.flows import consent, submit
 
@@ -218,6 +219,16 @@ async def test_health_fails_for_a_process_whose_loop_stalled(
         assert response.status == 503
         assert (await response.json())["stalled"] == ["timers"]
     assert await asyncio.to_thread(health, monkeypatch, h, "--all") == 1
+
+    # With no timer worker, a timer that came due two minutes ago is due and overdue.
+    late = Timer("remind", "HT-2026-999999")
+    await TimerRepository(h.redis, h.keys).schedule([(late, h.clock.now() - timedelta(minutes=2))])
+    soon = Timer("remind", "HT-2026-999998")
+    await TimerRepository(h.redis, h.keys).schedule([(soon, h.clock.now() + timedelta(hours=1))])
+    samples = await scrape(h)
+    assert total(samples, "tiengdan_timers_due") == 1
+    assert total(samples, "tiengdan_timers_overdue") == 1
+    assert total(samples, "tiengdan_timers_scheduled") == 2
 
     # A clean stop takes the heartbeat away: the process is no longer healthy.
     await h.runtime.heartbeat.repo.remove(name)
