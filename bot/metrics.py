@@ -428,9 +428,9 @@ def exposition(state: StateCollector) -> bytes:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """``host:port`` (host may be empty: every interface) → (host, port)."""
+    """``host:port`` or ``[ipv6]:port`` (host may be empty: every interface) → (host, port)."""
     host, _, port = listen.rpartition(":")
-    return host or "0.0.0.0", int(port)
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 class MetricsServer:

@@ -9,11 +9,14 @@ import logging
 import socket
 from datetime import UTC, datetime
 
+import pytest
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot import metrics
+from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.logs import bind, bound, context_fields, formatter, get_logger, ticket_in
 from storage.keys import Keys
@@ -72,6 +75,12 @@ def test_ticket_in_callback_data() -> None:
 def test_listen_address() -> None:
     assert metrics.parse_listen("127.0.0.1:9100") == ("127.0.0.1", 9100)
     assert metrics.parse_listen(":9100") == ("0.0.0.0", 9100)
+    assert metrics.parse_listen("[::1]:9100") == ("::1", 9100)
+    for good in ("", "0.0.0.0:9100", "[::]:9100", "metrics.local:80"):
+        assert Settings(_env_file=None, metrics_listen=good).metrics_listen == good  # type: ignore[call-arg]
+    for bad in ("9100", "host", "a b:1", "::1:9100"):
+        with pytest.raises(ValidationError):
+            Settings(_env_file=None, metrics_listen=bad)  # type: ignore[call-arg]
 
 
 async def test_a_redis_that_does_not_answer_is_counted_and_reported_not_raised() -> None:
