@@ -34,8 +34,10 @@ from bot.domain.similarity import OpenPetitions, SimilarityService
 from bot.domain.subscriptions import SubscriptionService
 from bot.domain.topics import TopicClassifier, TopicVocabulary
 from bot.embedded_redis import EmbeddedRedis
+from bot.health import HeartbeatWriter, process_name
 from bot.i18n import Translator
 from bot.logs import get_logger
+from bot.metrics import MetricsServer, StateCollector
 from bot.outbox import Outbox, OutboxSender, Progress
 from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
@@ -52,6 +54,7 @@ from storage.officials import OfficialRepository
 from storage.outbox import OutboxEntry, OutboxRepository
 from storage.petitions import PetitionRepository
 from storage.privacy import PrivacyRepository
+from storage.processes import ProcessHeartbeats
 from storage.sessions import SessionRepository
 from storage.similarity import SimilarityIndex
 from storage.subscriptions import SubscriptionRepository
@@ -245,6 +248,10 @@ class BotRuntime:
         self.outbox_sender: OutboxSender | None = None
         self._outbox_task: asyncio.Task[None] | None = None
         self._outbox_bot: Bot | None = None
+        self.role = "all"  # the scale-out roles name themselves here (heartbeat, metrics)
+        self.heartbeat: HeartbeatWriter | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.metrics_server: MetricsServer | None = None
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
@@ -272,6 +279,7 @@ class BotRuntime:
         self.retention_worker = RetentionWorker(deps.privacy, interval=self.settings.retention_sweep_seconds)
         self._retention_task = asyncio.create_task(self.retention_worker.run())
         await self._start_broadcaster(deps)
+        await self._start_observability(deps)
         log.info("bot.started", username=self.application.bot.username)
         return self.application
 
@@ -332,8 +340,57 @@ class BotRuntime:
         )
         self.broadcast_task = asyncio.create_task(self.broadcaster.run())
 
+    def loops(self) -> dict[str, float]:
+        """When each loop this process runs last made progress (epoch seconds): the heartbeat's content."""
+        components: dict[str, object | None] = {
+            "poller": self.poller if self.settings.run_poller else None,
+            "outbox": self.outbox_sender,
+            "timers": self.timer_worker,
+            "broadcaster": self.broadcaster,
+        }
+        return {
+            name: float(getattr(component, "progressed_at"))  # noqa: B009 - a duck-typed seam
+            for name, component in components.items()
+            if component is not None and hasattr(component, "progressed_at")
+        }
+
+    async def _start_observability(self, deps: Deps) -> None:
+        """This process's heartbeat (``health``) and, with ``METRICS_LISTEN``, the metrics endpoint."""
+        settings = self.settings
+        name = process_name(settings)
+        self.heartbeat = HeartbeatWriter(
+            ProcessHeartbeats(deps.redis, deps.keys),
+            name,
+            self.loops,
+            role=self.role,
+            stall_seconds=settings.health_stall_seconds,
+        )
+        self._heartbeat_task = asyncio.create_task(self.heartbeat.run())
+        if settings.metrics_listen:
+            poller = self.poller
+            state = StateCollector(
+                deps.redis,
+                deps.keys,
+                deps.clock,
+                loops=self.loops,
+                in_flight=(lambda: poller.in_flight) if poller is not None else None,
+                process=(name, self.role),
+                cache_seconds=settings.metrics_cache_seconds,
+            )
+            self.metrics_server = MetricsServer(
+                state, settings.metrics_listen, self.loops, settings.health_stall_seconds
+            )
+            await self.metrics_server.start()
+
     async def close(self) -> None:
         """Stop everything that was started, in reverse order."""
+        if self.metrics_server is not None:
+            with contextlib.suppress(Exception):
+                await self.metrics_server.stop()
+        if self.heartbeat is not None and self._heartbeat_task is not None:
+            self.heartbeat.stop()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._heartbeat_task, 5)
         if self.broadcaster is not None and self.broadcast_task is not None:
             self.broadcaster.stop()
             with contextlib.suppress(BaseException):

@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.telegram_bot_token:
         return _fail("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", EXIT_CONFIG)
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(BotRuntime(settings).run())
     except InvalidToken:
@@ -54,28 +54,51 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the bot's polling loop reported within the last 90 seconds (for container health checks)."""
+    """Container health check. With ``PROCESS_NAME`` (or ``--process``): exit 0 when that process's
+    heartbeat is there and none of its loops is silent for over ``HEALTH_STALL_SECONDS`` (or
+    ``--threshold``). Without: as before, the polling loop (of whichever process polls) reported in the
+    last 90 seconds, and every process of this host (``<hostname>:<pid>``) with a heartbeat is healthy.
+    ``--all``: list every process and its loops; exit 1 when one is unhealthy."""
+    from bot import health
     from bot.app import load_directory
     from storage.connection import connect
     from storage.keys import Keys
+    from storage.processes import ProcessHeartbeats
     from storage.updates import UpdateLog
 
     settings = _settings()
     if settings.redis_url is None:
         return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+    stall = args.threshold if args.threshold is not None else settings.health_stall_seconds
+    name = args.process or settings.process_name
 
-    async def check() -> str | None:
+    async def check() -> tuple[list[health.Verdict], str | None, bool]:
         redis = await connect(str(settings.redis_url), max_connections=2)
         try:
             keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
-            return await UpdateLog(redis, keys).last_beat()
+            repo = ProcessHeartbeats(redis, keys)
+            if args.all:
+                return await health.check_all(repo, stall), None, True
+            if name:
+                return [await health.check(repo, name, stall)], None, True
+            verdicts = [await health.check(repo, n, stall) for n in await health.local_names(repo)]
+            return verdicts, await UpdateLog(redis, keys).last_beat(), False
         finally:
             await redis.aclose()
 
-    beat = asyncio.run(check())
-    if beat is None:
+    verdicts, beat, per_process = asyncio.run(check())
+    for verdict in verdicts:
+        print(verdict.describe())
+    if args.all:
+        if not verdicts:
+            return _fail("no process has written a heartbeat in the last day", 1)
+        return 0 if all(v.healthy for v in verdicts if v.found) else 1
+    if not per_process and beat is None:
         return _fail("unhealthy: the polling loop has not reported in the last 90 seconds", 1)
-    print(f"healthy: last poll {beat}")
+    if any(not v.healthy for v in verdicts):
+        return _fail(f"unhealthy: a loop is stalled for over {stall:g} s, or the heartbeat is gone", 1)
+    if not per_process:
+        print(f"healthy: last poll {beat}")
     return 0
 
 
@@ -192,8 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (polling)")
     run.set_defaults(func=cmd_run)
-    health = sub.add_parser("health", help="exit 0 if the running bot polled recently")
+    health = sub.add_parser(
+        "health", help="exit 0 if this process's loops (or the poller) made progress lately"
+    )
     health.set_defaults(func=cmd_health)
+    health.add_argument("--process", metavar="NAME", help="check this process (default: PROCESS_NAME)")
+    health.add_argument("--all", action="store_true", help="list every process and its loops")
+    health.add_argument(
+        "--threshold", type=float, metavar="SECONDS", help="stalled after this long (HEALTH_STALL_SECONDS)"
+    )
     officials = sub.add_parser("directory", help="import or export the officials directory (YAML)")
     officials.set_defaults(func=cmd_directory)
     actions = officials.add_subparsers(dest="action", required=True)

@@ -52,6 +52,8 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``broadcasts:pacer`` | string (float) | 1 minute | the next send slot shared by every process (rate limit) |
 | ``broadcast:draft:<tg id>`` | string (JSON) | 2 hours | an admin's /broadcast in progress |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
+| ``heartbeat:process:<name>`` | hash | 3 × stall threshold | one process's loops: loop → last progress (epoch s), host, pid, role |
+| ``processes`` | zset | trimmed (1 day) | process names that wrote a heartbeat, score = last write (``health --all``) |
 | ``updates:pending`` | hash | none | update_id → raw update JSON: fetched, not yet handled (replayed at start) |
 | ``poller:lease`` | string (token) | 30 s, renewed | held by the one process that polls Telegram |
 | ``outbox:*`` | see ``storage/outbox.py`` | none | messages owed to people, per recipient lane, until delivered |
@@ -239,6 +241,14 @@ class Keys:
     def poller_heartbeat(self) -> str:
         """Refreshed by the polling loop; its absence means the bot is not polling."""
         return f"{self._p}:heartbeat:poller"
+
+    def process_heartbeat(self, name: str) -> str:
+        """One process's heartbeat: when each of its loops last made progress."""
+        return f"{self._p}:heartbeat:process:{name}"
+
+    def processes(self) -> str:
+        """Every process that wrote a heartbeat lately, by when."""
+        return f"{self._p}:processes"
 
     def official(self, official_id: str) -> str:
         """One official."""

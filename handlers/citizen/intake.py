@@ -20,7 +20,7 @@ from bot.errors import (
     TooManyAttachments,
     UnknownChoice,
 )
-from bot.logs import get_logger
+from bot.logs import bind, get_logger
 from handlers.citizen import views
 from handlers.common import (
     CHANNEL,
@@ -455,6 +455,7 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         await answer_query(update, _("Something is still missing."), alert=True)
         await prompt_current_step(update, turn)
         return
+    bind(ticket=submission.ticket)  # on the rest of this update's log lines
     log.info("petition.submitted", ticket=submission.ticket, created=submission.created)
     await answer_query(update, _("Sent!"))
     await close_keyboard(update)

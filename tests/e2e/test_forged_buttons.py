@@ -287,13 +287,18 @@ async def footprint_free_snapshot(h: Harness, telegram_id: int) -> dict[str, Any
     ignored = {
         h.keys.handled_updates(),
         h.keys.update_offset(),
+        h.keys.pending_updates(),  # the sentinel's own entry goes right after its answer: a race
         h.keys.poller_heartbeat(),
         h.keys.broadcast_pacer(),
+        h.keys.processes(),
     }
+    heartbeats = h.keys.process_heartbeat("")  # every process's own heartbeat (bot.health)
     r = h.redis
     found: dict[str, Any] = {}
     async for key in r.scan_iter(match=f"{h.keys.root}:*"):
-        if key in ignored or str(telegram_id) in key.split(":"):  # session:tg:<id>, awaiting:<id>...
+        if (
+            key in ignored or key.startswith(heartbeats) or str(telegram_id) in key.split(":")
+        ):  # session:tg:<id>, awaiting:<id>...
             continue
         kind = await r.type(key)
         value: Any

@@ -20,6 +20,8 @@ def test_key_strings_are_stable() -> None:
     assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
     assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
     assert keys.poller_heartbeat() == "tiengdan:{ht}:v1:heartbeat:poller"
+    assert keys.process_heartbeat("web-1") == "tiengdan:{ht}:v1:heartbeat:process:web-1"
+    assert keys.processes() == "tiengdan:{ht}:v1:processes"
     assert keys.official("ts-officer") == "tiengdan:{ht}:v1:official:ts-officer"
     assert keys.officials() == "tiengdan:{ht}:v1:officials"
     assert keys.official_by_telegram(42) == "tiengdan:{ht}:v1:official:by-telegram:42"
