@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import math
 import os
+import time
 from collections import Counter, deque
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from redis.exceptions import RedisError
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot import metrics
 from bot.context import DEPS_KEY, BotApplication, Deps
 from bot.logs import get_logger
 from storage.connection import StorageUnavailable
@@ -110,6 +112,7 @@ class DurablePoller:
         self._seen_free: set[int] = set()
         self._renewed_at = 0.0
         self._partitions_changed = asyncio.Event()
+        self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
         # Update ids whose handling failed for want of storage (filled by the error handler).
         self.storage_failures: set[int] = set()
         application.bot_data[STORAGE_FAILURES_KEY] = self.storage_failures
@@ -160,6 +163,7 @@ class DurablePoller:
     async def _take_lease(self) -> None:
         said = False
         while not self._stopping.is_set():
+            self.progressed_at = time.time()
             try:
                 if await self._log.acquire_lease(self.token, LEASE_SECONDS):
                     self.holds_lease = True
@@ -196,6 +200,7 @@ class DurablePoller:
         backoff = 1.0
         outage = False  # the last batch could not be stored
         while not self._stopping.is_set() and self.holds_lease:
+            self.progressed_at = time.time()
             if offset is None:
                 try:
                     offset = await self._log.offset()
@@ -206,6 +211,7 @@ class DurablePoller:
             if len(self._in_flight) >= MAX_IN_FLIGHT:
                 await self._sleep(0.05)
                 continue
+            self.progressed_at = time.time() + self._poll_timeout  # the long poll's wait is no stall
             try:
                 updates = await self._fetch(offset)
             except asyncio.CancelledError:
@@ -213,6 +219,7 @@ class DurablePoller:
             except InvalidToken:
                 raise
             except RetryAfter as exc:
+                metrics.telegram_429("poller")
                 wait = exc.retry_after
                 await self._sleep(float(wait if isinstance(wait, int | float) else wait.total_seconds()))
                 continue
@@ -231,6 +238,7 @@ class DurablePoller:
             except STORAGE_ERRORS as exc:
                 # Not stored, so not confirmed: Telegram keeps them. Tell each user once, and fetch again
                 # soon (the same batch comes back at once), so that what arrives meanwhile is told too.
+                metrics.redis_error("poller")
                 if not outage:
                     log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
                 outage = True
@@ -261,6 +269,8 @@ class DurablePoller:
         keeper = asyncio.create_task(self._keep_partitions())
         try:
             while not self._stopping.is_set():
+                if not self._poll_enabled:  # else the polling loop reports (bot.health)
+                    self.progressed_at = time.time() + READ_BLOCK_MS / 1000
                 readable = sorted(self.partitions - set(self._releasing))
                 if not readable or len(self._in_flight) >= MAX_IN_FLIGHT:
                     self._partitions_changed.clear()
@@ -426,9 +436,11 @@ class DurablePoller:
         while True:
             try:
                 async with self._semaphore:
-                    await self.handle(update)
+                    with metrics.handling(update, serial_key(update)):  # counted, timed, logs bound
+                        await self.handle(update)
                 return
             except STORAGE_ERRORS as exc:
+                metrics.redis_error("poller")
                 log.error("update.storage_unavailable", update_id=update.update_id, error=type(exc).__name__)
                 await self._tell_storage_trouble(update)
             except Exception:
@@ -504,6 +516,7 @@ class DurablePoller:
         source = (self._streams.stream(entry.partition), entry.entry_id) if entry is not None else None
         if await self._log.is_handled(update.update_id):
             log.info("update.skipped_duplicate", update_id=update.update_id)
+            metrics.update_outcome("duplicate")
             await self._log.mark_handled(update.update_id, source)  # acknowledges the entry
             return
         self.storage_failures.discard(update.update_id)
