@@ -112,6 +112,7 @@ class DurablePoller:
         self._seen_free: set[int] = set()
         self._renewed_at = 0.0
         self._partitions_changed = asyncio.Event()
+        self._consumed = asyncio.Event()  # the consumer finished: the lease keeper stops too
         self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
         # Update ids whose handling failed for want of storage (filled by the error handler).
         self.storage_failures: set[int] = set()
@@ -291,9 +292,9 @@ class DurablePoller:
                         self._dispatch_entry(entry)
         finally:
             await self._drain(10.0)  # the leases are still renewed meanwhile
-            keeper.cancel()
+            self._consumed.set()
             with contextlib.suppress(BaseException):
-                await keeper
+                await asyncio.wait_for(keeper, 5)
             self.partitions = set()
             with contextlib.suppress(Exception):  # every lease this token holds, even one half-taken
                 await self._streams.release(self.token, list(range(self._streams.partitions)), leaving=True)
@@ -322,7 +323,7 @@ class DurablePoller:
         above a fair share (once idle), and take free partitions (claiming their pending entries)."""
         tick = min(self._partition_lease / 4, 1.0)
         loop = asyncio.get_running_loop()
-        while True:  # until cancelled, after the updates in hand are handled
+        while not self._consumed.is_set():  # until the updates in hand are handled, at a stop
             try:
                 await self._partition_round(loop.time())
             except STORAGE_ERRORS as exc:
@@ -332,7 +333,8 @@ class DurablePoller:
                     log.error("consumer.partitions_lost", partitions=sorted(self.partitions))
                     self.partitions.clear()
                     self._releasing.clear()
-            await asyncio.sleep(tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._consumed.wait(), tick)
 
     async def _partition_round(self, now: float) -> None:
         streams = self._streams
