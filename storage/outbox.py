@@ -108,15 +108,16 @@ class OutboxRepository:
         if wait is None:
             raw: list[list[str]] = await self._claim(keys=keys, args=args)
         else:
-            # WAIT on the claim's own connection: the replicas have everything written before the claim
-            # (replication is in order), so what a message confirms — a petition, an answer — survives a
-            # failover. Past the timeout the messages go anyway (a replica down must not silence the bot).
-            async with self._redis.pipeline(transaction=False) as pipe:
-                await self._claim(keys=keys, args=args, client=pipe)
-                pipe.execute_command("WAIT", wait[0], wait[1])
-                raw, acknowledged = await pipe.execute()
-            if raw and int(acknowledged) < wait[0]:
-                log.warning("redis.replication_lag replicas=%s wanted=%s", acknowledged, wait[0])
+            # WAIT on the claim's own connection, when something is to be sent: the replicas then have
+            # everything written before the claim (replication is in order), so what a message confirms — a
+            # petition, an answer — survives a failover. Past the timeout the messages go anyway (a replica
+            # down must not silence the bot); REDIS_WAIT_* and the README's "Redis high availability".
+            async with self._redis.client() as connection:
+                raw = await self._claim(keys=keys, args=args, client=connection)
+                if raw:
+                    acknowledged = await connection.wait(wait[0], wait[1])
+                    if int(acknowledged) < wait[0]:
+                        log.warning("redis.replication_lag replicas=%s wanted=%s", acknowledged, wait[0])
         return [
             (str(item[0]), [OutboxEntry.model_validate_json(entry) for entry in item[1:]]) for item in raw
         ]

@@ -229,7 +229,7 @@ class LocalSentinel:
     def start(self, timeout: float = 30.0) -> str:
         """Start master, replica (caught up) and sentinels; return the REDIS_SENTINEL value."""
         try:
-            self.master_port = self.servers.spawn("master")
+            self.master_port = self.servers.spawn("master", "--repl-diskless-sync-delay", "0")
             self.replica_port = self.servers.spawn(
                 "replica", "--replicaof", "127.0.0.1", str(self.master_port)
             )
