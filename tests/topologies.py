@@ -103,6 +103,15 @@ def redis_cli(*args: str, timeout: float = 60.0) -> str:
     return done.stdout
 
 
+def wait_replica_synced(port: int, timeout: float = 30.0) -> None:
+    """Until the replica on ``port`` says its link to the master is up."""
+    deadline = time.monotonic() + timeout
+    while "master_link_status:up" not in redis_cli("-p", str(port), "info", "replication"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the replica did not connect to the master")
+        time.sleep(0.05)
+
+
 class LocalCluster:
     """Three masters sharing the 16384 slots (``redis-cli --cluster create``), and a fourth master that
     then takes over the one slot of the province's hash tag, alone.
@@ -233,13 +242,7 @@ class LocalSentinel:
             self.replica_port = self.servers.spawn(
                 "replica", "--replicaof", "127.0.0.1", str(self.master_port)
             )
-            deadline = time.monotonic() + timeout
-            while "master_link_status:up" not in redis_cli(
-                "-p", str(self.replica_port), "info", "replication"
-            ):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the replica did not connect to the master")
-                time.sleep(0.05)
+            wait_replica_synced(self.replica_port, timeout)
             config = (
                 f"sentinel monitor {self.name} 127.0.0.1 {self.master_port} 1\n"
                 f"sentinel down-after-milliseconds {self.name} 1000\n"

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from storage.connection import RedisTarget, connect
 from storage.keys import Keys
 from storage.outbox import OutboxEntry, OutboxRepository
-from tests.topologies import Servers, redis_cli
+from tests.topologies import Servers, wait_replica_synced
 
 
 @pytest.fixture
@@ -27,10 +27,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[Servers, int, int]]:
     servers = Servers(tmp_path)
     master = await asyncio.to_thread(servers.spawn, "master", "--repl-diskless-sync-delay", "0")
     replica = await asyncio.to_thread(servers.spawn, "replica", "--replicaof", "127.0.0.1", str(master))
-    while "master_link_status:up" not in await asyncio.to_thread(
-        redis_cli, "-p", str(replica), "info", "replication"
-    ):
-        await asyncio.sleep(0.05)
+    await asyncio.to_thread(wait_replica_synced, replica)
     yield servers, master, replica
     if replica in servers.processes:
         servers.processes[replica].send_signal(signal.SIGCONT)
