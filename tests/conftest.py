@@ -52,15 +52,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+def client_for(url: str) -> aioredis.Redis:
+    """A client of the session's Redis at ``url``: of the whole cluster with REDIS_TOPOLOGY=cluster."""
+    if on_cluster():
+        return cast(aioredis.Redis, RedisCluster.from_url(url, decode_responses=True))
+    return aioredis.Redis.from_url(url, decode_responses=True)
+
+
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client of the test server (of the whole cluster with REDIS_TOPOLOGY=cluster)."""
-    if on_cluster():
-        cluster = RedisCluster.from_url(redis_url, decode_responses=True)
-        yield cast(aioredis.Redis, cluster)
-        await cluster.aclose()
-        return
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = client_for(redis_url)
     yield client
     await client.aclose()
 
