@@ -265,14 +265,16 @@ class BotRuntime:
         return s.role == "all" and s.run_poller and s.webhook_url is None
 
     async def _connect(self) -> aioredis.Redis:
-        url = str(self.settings.redis_url) if self.settings.redis_url else None
-        if url is None:
+        url: str | None = None
+        if not self.settings.has_redis:
             if self.settings.role != "all":
                 raise ValueError(f"REDIS_URL is required with --role {self.settings.role} (a shared Redis)")
             self.embedded = EmbeddedRedis(Path(self.settings.data_dir))
             url = await asyncio.to_thread(self.embedded.start)
             log.info("redis.embedded", data_dir=str(self.embedded.data_dir), port=self.embedded.port)
-        self.redis = await connect(url, max_connections=self.settings.max_concurrent_updates * 2 + 8)
+        self.redis = await connect(
+            self.settings.redis_target(url), max_connections=self.settings.max_concurrent_updates * 2 + 8
+        )
         return self.redis
 
     async def _start_webhook(self, keys: Keys) -> None:

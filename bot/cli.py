@@ -30,7 +30,7 @@ def _settings(role: str | None = None) -> Settings:
 def _role_problem(settings: Settings) -> str | None:
     """What a role lacks to run (README "Scaling out"), if anything."""
     role = settings.role
-    if role in ("worker", "webhook") and settings.redis_url is None:
+    if role in ("worker", "webhook") and not settings.has_redis:
         return f"REDIS_URL is not set (every process of a scaled-out bot shares one Redis; --role {role})"
     webhook = role == "webhook" or settings.webhook_url is not None
     if webhook and role != "worker" and (settings.webhook_url is None or not settings.webhook_secret):
@@ -86,14 +86,17 @@ def cmd_health(args: argparse.Namespace) -> int:
     settings = _settings(args.role)
     if settings.role == "webhook":
         return _webhook_health(settings)
-    if settings.redis_url is None:
-        return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+    if not settings.has_redis:
+        return _fail(
+            "REDIS_URL (or REDIS_SENTINEL, REDIS_CLUSTER) is not set (the health check needs the bot's Redis)",
+            EXIT_CONFIG,
+        )
     polling = settings.role == "all" and settings.webhook_url is None
     stall = args.threshold if args.threshold is not None else settings.health_stall_seconds
     name = args.process or settings.process_name
 
     async def check() -> tuple[list[health.Verdict], str | None, bool]:
-        redis = await connect(str(settings.redis_url), max_connections=2)
+        redis = await connect(settings.redis_target(), max_connections=2)
         try:
             keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
             repo = ProcessHeartbeats(redis, keys)
