@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 import redis.asyncio as aioredis
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
@@ -43,6 +43,7 @@ from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
 from bot.scheduler import TimerWorker
 from bot.telegram_calls import ResilientLimiter
+from bot.webhook import WebhookServer
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
@@ -60,6 +61,7 @@ from storage.similarity import SimilarityIndex
 from storage.subscriptions import SubscriptionRepository
 from storage.timers import TimerRepository
 from storage.topics import TopicCorrectionRepository
+from storage.update_streams import UpdateStreams
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
@@ -248,33 +250,85 @@ class BotRuntime:
         self.outbox_sender: OutboxSender | None = None
         self._outbox_task: asyncio.Task[None] | None = None
         self._outbox_bot: Bot | None = None
-        self.role = "all"  # the scale-out roles name themselves here (heartbeat, metrics)
+        self.streams: UpdateStreams | None = None
+        self.webhook: WebhookServer | None = None
+        self._webhook_bot: Bot | None = None
+        self.role: str = settings.role  # the scale-out roles name themselves here (heartbeat, metrics)
         self.heartbeat: HeartbeatWriter | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self.metrics_server: MetricsServer | None = None
 
-    async def open(self) -> BotApplication:
-        """Connect to Redis and initialise the Application (no polling yet)."""
+    @property
+    def polls(self) -> bool:
+        """Whether this process competes for the poller lease (role all, no webhook)."""
+        s = self.settings
+        return s.role == "all" and s.run_poller and s.webhook_url is None
+
+    async def _connect(self) -> aioredis.Redis:
         url: str | None = None
         if not self.settings.has_redis:
+            if self.settings.role != "all":
+                raise ValueError(f"REDIS_URL is required with --role {self.settings.role} (a shared Redis)")
             self.embedded = EmbeddedRedis(Path(self.settings.data_dir))
             url = await asyncio.to_thread(self.embedded.start)
             log.info("redis.embedded", data_dir=str(self.embedded.data_dir), port=self.embedded.port)
         self.redis = await connect(
             self.settings.redis_target(url), max_connections=self.settings.max_concurrent_updates * 2 + 8
         )
-        deps = build_deps(self.settings, self.redis, clock=self.clock)
+        return self.redis
+
+    async def _start_webhook(self, keys: Keys) -> None:
+        """Register the webhook with Telegram (with its secret token) and serve it."""
+        settings = self.settings
+        if settings.webhook_url is None or not settings.webhook_secret:
+            raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET are required for the webhook")
+        assert self.redis is not None
+        self.streams = self.streams or UpdateStreams(self.redis, keys, settings.update_partitions)
+        await self.streams.ensure_groups()
+        host, port = settings.listen_address
+        self.webhook = WebhookServer(self.streams, settings.webhook_secret, settings.webhook_path, host, port)
+        await self.webhook.start()
+        self._webhook_bot = self._own_bot(2)
+        await self._webhook_bot.initialize()
+        await self._webhook_bot.set_webhook(
+            str(settings.webhook_url),
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            max_connections=settings.webhook_max_connections,
+        )
+        log.info("webhook.set", url=str(settings.webhook_url))
+
+    async def open_webhook(self) -> None:
+        """Role ``webhook``: only the HTTP endpoint appending updates to the streams."""
+        redis = await self._connect()
+        keys = Keys(self.settings.redis_key_prefix, load_directory(self.settings).ticket_prefix.lower())
+        self.streams = UpdateStreams(redis, keys, self.settings.update_partitions)
+        await self._start_webhook(keys)
+
+    async def open(self) -> BotApplication:
+        """Connect to Redis and initialise the Application (no polling yet)."""
+        redis = await self._connect()
+        deps = build_deps(self.settings, redis, clock=self.clock)
         await ensure_officials_directory(deps)
         self.application = build_application(deps)
         await self.application.initialize()
-        await self.application.bot.delete_webhook(drop_pending_updates=False)
+        if self.polls:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
         from handlers.commands import publish_commands
 
         await publish_commands(self.application)
         await self.application.start()
+        self.streams = UpdateStreams(redis, deps.keys, self.settings.update_partitions)
         self.poller = DurablePoller(
-            self.application, deps.updates, max_concurrent=self.settings.max_concurrent_updates
+            self.application,
+            deps.updates,
+            self.streams,
+            poll=self.polls,
+            max_concurrent=self.settings.max_concurrent_updates,
+            partition_lease=self.settings.partition_lease_seconds,
         )
+        if self.settings.role == "all" and self.settings.webhook_url is not None:
+            await self._start_webhook(deps.keys)
         await self._start_outbox(deps)
         self.timer_worker = TimerWorker(deps.cases, deps.timers, deps.clock, deps.outbox.flush)
         self._timer_task = asyncio.create_task(self.timer_worker.run())
@@ -345,7 +399,7 @@ class BotRuntime:
     def loops(self) -> dict[str, float]:
         """When each loop this process runs last made progress (epoch seconds): the heartbeat's content."""
         components: dict[str, object | None] = {
-            "poller": self.poller if self.settings.run_poller else None,
+            "poller": self.poller,  # polling, or (not polling) consuming the update streams
             "outbox": self.outbox_sender,
             "timers": self.timer_worker,
             "broadcaster": self.broadcaster,
@@ -386,6 +440,11 @@ class BotRuntime:
 
     async def close(self) -> None:
         """Stop everything that was started, in reverse order."""
+        if self.webhook is not None:
+            await self.webhook.stop()
+        if self._webhook_bot is not None:
+            with contextlib.suppress(Exception):
+                await self._webhook_bot.shutdown()
         if self.metrics_server is not None:
             with contextlib.suppress(Exception):
                 await self.metrics_server.stop()
@@ -428,25 +487,29 @@ class BotRuntime:
             log.info("bot.stopped")
 
     async def run(self) -> None:
-        """Open, poll until SIGINT/SIGTERM, close."""
-        try:
-            await self.open()
-            assert self.poller is not None
-            loop = asyncio.get_running_loop()
-            stopped = asyncio.Event()
+        """Open, run this process's role until SIGINT/SIGTERM, close."""
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.Event()
 
-            def stop() -> None:
-                stopped.set()
-                assert self.poller is not None
+        def stop() -> None:
+            stopped.set()
+            if self.poller is not None:
                 self.poller.stop()
 
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop)
-            if self.settings.run_poller:
-                await self.poller.run()
-            else:
-                log.info("bot.timers_only")  # another process polls Telegram; this one fires timers
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop)
+        try:
+            if self.settings.role == "webhook":
+                await self.open_webhook()
+                log.info("bot.role", role="webhook")
                 await stopped.wait()
+                return
+            await self.open()
+            assert self.poller is not None
+            log.info("bot.role", role=self.settings.role, polls=self.polls, webhook=self.webhook is not None)
+            if stopped.is_set():
+                self.poller.stop()
+            await self.poller.run()
         finally:
             await self.close()

@@ -23,20 +23,34 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _settings() -> Settings:
-    return Settings()
+def _settings(role: str | None = None) -> Settings:
+    return Settings(role=role) if role else Settings()
+
+
+def _role_problem(settings: Settings) -> str | None:
+    """What a role lacks to run (README "Scaling out"), if anything."""
+    role = settings.role
+    if role in ("worker", "webhook") and not settings.has_redis:
+        return f"REDIS_URL is not set (every process of a scaled-out bot shares one Redis; --role {role})"
+    webhook = role == "webhook" or settings.webhook_url is not None
+    if webhook and role != "worker" and (settings.webhook_url is None or not settings.webhook_secret):
+        return "the webhook needs WEBHOOK_URL (the public HTTPS address) and WEBHOOK_SECRET (16+ of A-Z a-z 0-9 _ -)"
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the bot in polling mode until Ctrl-C."""
+    """Run the bot until Ctrl-C: every role in one process (default), or one of them."""
     from redis.exceptions import RedisError
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import BotRuntime
 
-    settings = _settings()
+    settings = _settings(args.role)
     if not settings.telegram_bot_token:
         return _fail("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", EXIT_CONFIG)
+    problem = _role_problem(settings)
+    if problem:
+        return _fail(problem, EXIT_CONFIG)
     configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(BotRuntime(settings).run())
@@ -54,24 +68,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Container health check. With ``PROCESS_NAME`` (or ``--process``): exit 0 when that process's
+    """Container health check. ``--role webhook``: this host's webhook endpoint answers ``/healthz``
+    (it checks Redis). Otherwise, with ``PROCESS_NAME`` (or ``--process``): exit 0 when that process's
     heartbeat is there and none of its loops is silent for over ``HEALTH_STALL_SECONDS`` (or
-    ``--threshold``). Without: as before, the polling loop (of whichever process polls) reported in the
-    last 90 seconds, and every process of this host (``<hostname>:<pid>``) with a heartbeat is healthy.
-    ``--all``: list every process and its loops; exit 1 when one is unhealthy."""
+    ``--threshold``). Without: the polling loop (of whichever process polls; with a webhook or for
+    ``--role worker``, a worker's partition round) reported in the last 90 seconds, and every process
+    of this host (``<hostname>:<pid>``) with a heartbeat is healthy. ``--all``: list every process and
+    its loops; exit 1 when one is unhealthy."""
     from bot import health
     from bot.app import load_directory
     from storage.connection import connect
     from storage.keys import Keys
     from storage.processes import ProcessHeartbeats
+    from storage.update_streams import UpdateStreams
     from storage.updates import UpdateLog
 
-    settings = _settings()
+    settings = _settings(args.role)
+    if settings.role == "webhook":
+        return _webhook_health(settings)
     if not settings.has_redis:
         return _fail(
             "REDIS_URL (or REDIS_SENTINEL, REDIS_CLUSTER) is not set (the health check needs the bot's Redis)",
             EXIT_CONFIG,
         )
+    polling = settings.role == "all" and settings.webhook_url is None
     stall = args.threshold if args.threshold is not None else settings.health_stall_seconds
     name = args.process or settings.process_name
 
@@ -85,7 +105,10 @@ def cmd_health(args: argparse.Namespace) -> int:
             if name:
                 return [await health.check(repo, name, stall)], None, True
             verdicts = [await health.check(repo, n, stall) for n in await health.local_names(repo)]
-            return verdicts, await UpdateLog(redis, keys).last_beat(), False
+            if polling:
+                return verdicts, await UpdateLog(redis, keys).last_beat(), False
+            streams = UpdateStreams(redis, keys, settings.update_partitions)
+            return verdicts, await streams.last_beat(), False
         finally:
             await redis.aclose()
 
@@ -97,11 +120,28 @@ def cmd_health(args: argparse.Namespace) -> int:
             return _fail("no process has written a heartbeat in the last day", 1)
         return 0 if all(v.healthy for v in verdicts if v.found) else 1
     if not per_process and beat is None:
-        return _fail("unhealthy: the polling loop has not reported in the last 90 seconds", 1)
+        what = "the polling loop" if polling else "no worker"
+        return _fail(f"unhealthy: {what} has not reported in the last 90 seconds", 1)
     if any(not v.healthy for v in verdicts):
         return _fail(f"unhealthy: a loop is stalled for over {stall:g} s, or the heartbeat is gone", 1)
     if not per_process:
-        print(f"healthy: last poll {beat}")
+        print(f"healthy: last {'poll' if polling else 'worker round'} {beat}")
+    return 0
+
+
+def _webhook_health(settings: Settings) -> int:
+    """GET /healthz on this host's WEBHOOK_LISTEN port."""
+    import urllib.error
+    import urllib.request
+
+    _host, port = settings.listen_address
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = response.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return _fail(f"unhealthy: the webhook endpoint {url} did not answer 200: {exc}", 1)
+    print(f"healthy: webhook endpoint {url}: {body}")
     return 0
 
 
@@ -216,12 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (polling)")
+    roles = ("all", "worker", "webhook")
+    run = sub.add_parser("run", help="run the bot (polling, or a webhook; one process or several)")
     run.set_defaults(func=cmd_run)
+    run.add_argument(
+        "--role",
+        choices=roles,
+        help="all (default: intake + handling + timers), worker (handles the update streams, timers, "
+        "outbox, broadcasts) or webhook (only the HTTP endpoint); overrides ROLE",
+    )
     health = sub.add_parser(
-        "health", help="exit 0 if this process's loops (or the poller) made progress lately"
+        "health",
+        help="exit 0 if this process's loops (or the poller, a worker, the webhook) made progress lately",
     )
     health.set_defaults(func=cmd_health)
+    health.add_argument("--role", choices=roles, help="the role to check (default: ROLE, else all)")
     health.add_argument("--process", metavar="NAME", help="check this process (default: PROCESS_NAME)")
     health.add_argument("--all", action="store_true", help="list every process and its loops")
     health.add_argument(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AnyUrl, Field, UrlConstraints, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         None  # words per topic, for suggesting it (default: topics.yaml beside the province)
     )
     run_poller: bool = True  # false: an extra process that only fires timers (Telegram allows one poller)
+    # Scaling out (README "Scaling out"): what this process does, and the webhook intake.
+    role: Literal["all", "worker", "webhook"] = "all"
+    webhook_url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https"])] | None = None
+    webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
+    webhook_listen: str = Field(default="0.0.0.0:8080", pattern=r"^[^\s:]*:\d{1,5}$")
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)  # Telegram's concurrent deliveries
+    update_partitions: int = Field(default=16, ge=1, le=1024)  # keep it fixed once the bot ran
+    partition_lease_seconds: float = Field(default=10.0, gt=0)  # a dead worker's partitions move after
     clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
@@ -126,6 +134,17 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the webhook endpoint listens."""
+        return (self.webhook_url.path if self.webhook_url else None) or "/"
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """WEBHOOK_LISTEN as (host, port)."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host or "0.0.0.0", int(port)
 
     @property
     def api_base(self) -> str:

@@ -1,27 +1,35 @@
-"""A getUpdates loop that never loses an update and never lets one user's slow update hold up others.
+"""Getting updates in, and handling them: never losing one, never handling one twice, never letting
+one user's slow update hold up others — in one process or in many.
 
-PTB's Updater confirms updates as soon as they are fetched, so a crash loses them. Here each fetched
-update is first stored in Redis (``updates:pending``, with the next offset, in one step); only then is
-the next getUpdates sent, which confirms the batch to Telegram. Fetching goes on while updates are
-handled: each user has a lane of their own (their updates in order), lanes run concurrently, and an
-update leaves ``updates:pending`` only once it was handled (``updates:handled`` guards against doing
-it twice). After a crash, the pending updates are handled first.
+Intake and handling meet in Redis Streams (``storage.update_streams``). The intake is either this
+polling loop — one process at a time holds ``poller:lease`` and runs getUpdates; each batch is
+appended to the streams together with the next offset, and only then is the next getUpdates sent,
+which confirms the batch to Telegram — or the webhook endpoint (``bot.webhook``). Appending is
+idempotent by update_id.
+
+The consumer (every process of role ``all`` or ``worker``) takes its share of the partitions (one
+worker per partition at a time, ``updates:partition:<n>:lease``), first claims the entries a previous
+owner read and did not acknowledge, then reads new ones. Each user has a lane of their own (their
+updates in order), lanes run concurrently, and an entry is acknowledged (and deleted) in the same
+transaction that records its update in ``updates:handled`` — which also guards against handling an
+update twice. A worker that dies mid-update leaves its entries pending; when its partition leases
+expire, another worker takes the partitions over and handles them.
 
 When Redis fails during an update, the user is told at once (in their language, without Redis) that
 their message is kept and will be handled; the update stays pending and is retried every couple of
 seconds in its lane until Redis answers again, then handled normally.
-
-Only one process polls: it holds ``poller:lease`` (renewed); others wait to take over and meanwhile
-run timers, the outbox and broadcasts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.exceptions import RedisError
 from telegram import Update
@@ -31,6 +39,7 @@ from bot import metrics
 from bot.context import DEPS_KEY, BotApplication, Deps
 from bot.logs import get_logger
 from storage.connection import StorageUnavailable
+from storage.update_streams import Entry, UpdateStreams, partition_of
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
@@ -40,7 +49,10 @@ RETRY_CAP = 2.0  # seconds: how long an update waits at most before it is tried 
 # While Redis fails, fetching goes on this often, so that whoever writes meanwhile is told at once.
 OUTAGE_POLL = 0.5
 LEASE_SECONDS = 10.0  # a SIGKILLed poller's successor waits at most this long
-MAX_IN_FLIGHT = 2_000  # fetched, not yet handled: fetching pauses above this
+MAX_IN_FLIGHT = 2_000  # read, not yet handled: fetching and reading pause above this
+READ_COUNT = 200  # entries per partition per read
+SWEEP_ROUNDS = 30  # every this many partition rounds, look for entries stranded in another's pending list
+READ_BLOCK_MS = 1_000  # a read waits this long for new entries (then the owned partitions are re-read)
 
 
 def serial_key(update: Update) -> str:
@@ -53,47 +65,84 @@ def serial_key(update: Update) -> str:
 
 
 class DurablePoller:
-    """Fetch, store, handle (per user in order, users concurrently), confirm."""
+    """Poll (if asked, under the poller lease) into the streams, and consume the streams: per user in
+    order, users concurrently, acknowledged once handled."""
 
     def __init__(
         self,
         application: BotApplication,
         update_log: UpdateLog,
+        streams: UpdateStreams,
         *,
+        poll: bool = True,
         max_concurrent: int = 32,
         poll_timeout: int = 25,
         limit: int = 100,
+        partition_lease: float = 10.0,
     ) -> None:
         self._app = application
         self._log = update_log
+        self._streams = streams
+        self._poll_enabled = poll
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._poll_timeout = poll_timeout
         self._limit = limit
+        self._partition_lease = partition_lease
         self._stopping = asyncio.Event()
         self._lanes: dict[str, deque[Update]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[int] = set()
+        self._entries: dict[int, Entry] = {}  # update_id → the stream entry it came from
         self._told: set[int] = set()  # updates whose user was told of a storage failure
+        self._failed: set[int] = set()  # updates a handler failed on (a bug): left pending, not retried here
         self._drained = asyncio.Event()
         self._drained.set()
-        self.token = update_log.new_token()
+        self.token = f"{os.getpid()}-{update_log.new_token()}"  # the pid: for people reading Redis
+        self.handled = 0  # updates this process handled (not counting duplicates skipped)
         self.holds_lease = False
+        # The consumer: partitions this process reads, those it is giving up, and updates in hand per
+        # partition (a partition is given up only once none is).
+        self.partitions: set[int] = set()
+        # partition being given up → the read that was under way when it was marked (reads are serial)
+        self._releasing: dict[int, int] = {}
+        self._reads_started = 0
+        self._reads_done = 0
+        self._rounds = 0
+        self._load: Counter[int] = Counter()
+        self._seen_free: set[int] = set()
+        self._renewed_at = 0.0
+        self._partitions_changed = asyncio.Event()
+        self._consumed = asyncio.Event()  # the consumer finished: the lease keeper stops too
         self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
         # Update ids whose handling failed for want of storage (filled by the error handler).
         self.storage_failures: set[int] = set()
         application.bot_data[STORAGE_FAILURES_KEY] = self.storage_failures
 
     def stop(self) -> None:
-        """Ask the loop to stop fetching; ``run`` returns once the updates in hand are handled."""
+        """Ask the loops to stop; ``run`` returns once the updates in hand are handled."""
         self._stopping.set()
 
     @property
     def in_flight(self) -> int:
-        """Updates fetched and not yet handled in this process."""
+        """Updates read and not yet handled in this process."""
         return len(self._in_flight)
 
     async def run(self) -> None:
-        """Poll until ``stop()``: while another process holds the poller lease, wait to take over."""
+        """Consume the streams until ``stop()``; with polling on, also poll Telegram whenever this
+        process holds the poller lease."""
+        consumer = asyncio.create_task(self._consume())
+        try:
+            if self._poll_enabled:
+                await self._poll_while_leader()
+            else:
+                await self._stopping.wait()
+        finally:
+            self._stopping.set()
+            await consumer
+
+    # -- intake: the elected poller ----------------------------------------------------------------
+
+    async def _poll_while_leader(self) -> None:
         try:
             while not self._stopping.is_set():
                 await self._take_lease()
@@ -101,15 +150,12 @@ class DurablePoller:
                     return
                 renewer = asyncio.create_task(self._keep_lease())
                 try:
-                    await self._resume_pending()
                     await self._poll()
                 finally:
                     renewer.cancel()
                     with contextlib.suppress(BaseException):
                         await renewer
-                await self._drain(10.0)
         finally:
-            await self._drain(10.0)
             if self.holds_lease:
                 with contextlib.suppress(Exception):
                     await self._log.release_lease(self.token)
@@ -129,7 +175,7 @@ class DurablePoller:
             if not said:
                 log.info(
                     "poller.standby",
-                    detail="another process polls Telegram; this one runs timers and the outbox",
+                    detail="another process polls Telegram; this one handles updates, timers and the outbox",
                 )
                 said = True
             await self._sleep(LEASE_SECONDS / 6)
@@ -146,22 +192,9 @@ class DurablePoller:
             except STORAGE_ERRORS as exc:
                 log.warning("poller.lease_renewal_failed", error=type(exc).__name__)
 
-    async def _resume_pending(self) -> None:
-        """Updates stored before a crash and never handled: handled first, in order."""
-        while not self._stopping.is_set():
-            try:
-                pending = await self._log.pending()
-                break
-            except STORAGE_ERRORS as exc:
-                log.warning("polling.storage_unavailable", error=type(exc).__name__)
-                await self._sleep(RETRY_CAP)
-        else:
-            return
-        for raw in pending:
-            update = Update.de_json(raw, self._app.bot)
-            if update is not None:
-                log.info("update.resumed", update_id=update.update_id)
-                self.dispatch(update)
+    def partition(self, update: Update) -> int:
+        """The stream partition of an update (by its user, else its chat)."""
+        return partition_of(serial_key(update), self._streams.partitions)
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -200,10 +233,9 @@ class DurablePoller:
             if not updates:
                 await self._beat()
                 continue
-            fresh = [u for u in updates if u.update_id not in self._in_flight]
             next_offset = updates[-1].update_id + 1
             try:
-                await self._log.keep([u.to_dict() for u in fresh], next_offset)
+                await self._streams.append([(self.partition(u), u.to_dict()) for u in updates], next_offset)
             except STORAGE_ERRORS as exc:
                 # Not stored, so not confirmed: Telegram keeps them. Tell each user once, and fetch again
                 # soon (the same batch comes back at once), so that what arrives meanwhile is told too.
@@ -211,16 +243,164 @@ class DurablePoller:
                 if not outage:
                     log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
                 outage = True
-                await asyncio.gather(*(self._tell_storage_trouble(update) for update in fresh))
+                await asyncio.gather(*(self._tell_storage_trouble(update) for update in updates))
                 await self._sleep(OUTAGE_POLL)
                 continue
             if outage:
                 log.info("polling.storage_back")
                 outage = False
             offset = next_offset
-            for update in fresh:
-                self.dispatch(update)
             await self._beat()
+
+    # -- the consumer: partitions, lanes ---------------------------------------------------------
+
+    async def _consume(self) -> None:
+        """Read the partitions this process owns and dispatch their entries, until stopped; then
+        finish what is in hand and give the partitions up."""
+        while not self._stopping.is_set():
+            try:
+                await self._streams.ensure_groups()
+                moved = await self._streams.migrate_pending_hash(self._raw_partition)
+                if moved:
+                    log.info("updates.migrated", count=moved)
+                break
+            except STORAGE_ERRORS as exc:
+                log.warning("consumer.storage_unavailable", error=type(exc).__name__)
+                await self._sleep(RETRY_CAP)
+        keeper = asyncio.create_task(self._keep_partitions())
+        try:
+            while not self._stopping.is_set():
+                if not self._poll_enabled:  # else the polling loop reports (bot.health)
+                    self.progressed_at = time.time() + READ_BLOCK_MS / 1000
+                readable = sorted(self.partitions - set(self._releasing))
+                if not readable or len(self._in_flight) >= MAX_IN_FLIGHT:
+                    self._partitions_changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._partitions_changed.wait(), 0.05 if readable else 1.0)
+                    continue
+                self._reads_started += 1
+                try:
+                    entries = await self._read(readable)
+                except STORAGE_ERRORS as exc:
+                    log.warning("consumer.read_failed", error=type(exc).__name__)
+                    await self._sleep(OUTAGE_POLL)
+                    continue
+                finally:
+                    self._reads_done = self._reads_started
+                for entry in entries:
+                    if entry.partition in self.partitions:  # not taken over meanwhile (else: its new owner)
+                        self._dispatch_entry(entry)
+        finally:
+            await self._drain(10.0)  # the leases are still renewed meanwhile
+            self._consumed.set()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(keeper, 5)
+            self.partitions = set()
+            with contextlib.suppress(Exception):  # every lease this token holds, even one half-taken
+                await self._streams.release(self.token, list(range(self._streams.partitions)), leaving=True)
+
+    async def _read(self, partitions: list[int]) -> list[Entry]:
+        read = asyncio.ensure_future(
+            self._streams.read(self.token, partitions, count=READ_COUNT, block_ms=READ_BLOCK_MS)
+        )
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if read not in done:
+            # Stopping mid-read: anything the read returned stays pending for the next owner.
+            read.cancel()
+            with contextlib.suppress(BaseException):
+                await read
+            return []
+        return read.result()
+
+    def _raw_partition(self, raw: dict[str, Any]) -> int:
+        update = Update.de_json(raw, self._app.bot)
+        return self.partition(update) if update is not None else 0
+
+    async def _keep_partitions(self) -> None:
+        """Every tick: register as a live worker, renew the partition leases held, give up what is
+        above a fair share (once idle), and take free partitions (claiming their pending entries)."""
+        tick = min(self._partition_lease / 4, 1.0)
+        loop = asyncio.get_running_loop()
+        while not self._consumed.is_set():  # until the updates in hand are handled, at a stop
+            try:
+                await self._partition_round(loop.time())
+            except STORAGE_ERRORS as exc:
+                log.warning("consumer.lease_round_failed", error=type(exc).__name__)
+                if self.partitions and loop.time() - self._renewed_at > self._partition_lease:
+                    # The leases may have expired meanwhile: another worker may own them now.
+                    log.error("consumer.partitions_lost", partitions=sorted(self.partitions))
+                    self.partitions.clear()
+                    self._releasing.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._consumed.wait(), tick)
+
+    async def _partition_round(self, now: float) -> None:
+        streams = self._streams
+        workers, state = await streams.tick(self.token, self._partition_lease)
+        self._renewed_at = now
+        held = {n for n, s in enumerate(state) if s == 1}
+        lost = self.partitions - held
+        if lost:
+            log.warning("consumer.partitions_taken", partitions=sorted(lost))
+        self.partitions &= held
+        self._releasing = {n: mark for n, mark in self._releasing.items() if n in self.partitions}
+        if self._stopping.is_set():
+            return  # only renewing, while the updates in hand are finished
+        self._rounds += 1
+        share = math.ceil(streams.partitions / max(workers, 1))
+        # Above the fair share: stop reading the extra partitions, give each up once nothing of it is
+        # in hand and no read that included it is under way (so its next owner, which claims what was
+        # read and not acknowledged, never handles an update this process handles too).
+        extra = len(self.partitions) - share
+        if extra > len(self._releasing):
+            candidates = sorted(self.partitions - set(self._releasing), reverse=True)
+            for n in candidates[: extra - len(self._releasing)]:
+                self._releasing[n] = self._reads_started
+        idle = [n for n, mark in self._releasing.items() if self._load[n] == 0 and self._reads_done >= mark]
+        if idle:
+            await streams.release(self.token, idle)
+            self.partitions -= set(idle)
+            for n in idle:
+                del self._releasing[n]
+        # Free partitions: up to the fair share at once; beyond it, only those nobody took for a whole
+        # tick (a worker that died before its registration expired: nothing stays unowned for long).
+        free = [n for n, s in enumerate(state) if s == 0]
+        wanted = free[: max(share - len(self.partitions), 0)]
+        wanted += [n for n in free if n not in wanted and n in self._seen_free]
+        self._seen_free = set(free) - set(wanted)
+        if wanted:
+            for n in await streams.acquire(self.token, wanted, self._partition_lease):
+                for entry in await streams.claim_pending(self.token, n):
+                    log.info("update.resumed", update_id=entry.update.get("update_id"), partition=n)
+                    self._dispatch_entry(entry)
+                self.partitions.add(n)
+                self._partitions_changed.set()
+        if self._rounds % SWEEP_ROUNDS == 0:
+            await self._sweep(int(self._partition_lease * 2000))
+        await streams.beat(datetime.now(UTC).isoformat())
+
+    async def _sweep(self, min_idle_ms: int) -> None:
+        """Safety net: entries of owned partitions left unacknowledged for long by another consumer (one
+        that read them as the partition changed hands) are claimed and handled here."""
+        for n in sorted(self.partitions - set(self._releasing)):
+            for entry in await self._streams.claim_pending(self.token, n, min_idle_ms=min_idle_ms):
+                update_id = entry.update.get("update_id")
+                if update_id in self._failed:
+                    continue
+                if update_id not in self._in_flight:
+                    log.warning("update.reclaimed", update_id=update_id, partition=n)
+                self._dispatch_entry(entry)
+
+    def _dispatch_entry(self, entry: Entry) -> None:
+        update = Update.de_json(entry.update, self._app.bot)
+        if update is None:
+            return
+        if update.update_id not in self._in_flight:
+            self._entries[update.update_id] = entry
+            self._load[entry.partition] += 1
+        self.dispatch(update)
 
     def dispatch(self, update: Update) -> None:
         """Queue an update in its user's lane (started if idle)."""
@@ -242,6 +422,9 @@ class DurablePoller:
                 lane.popleft()
                 self._in_flight.discard(update.update_id)
                 self._told.discard(update.update_id)
+                entry = self._entries.pop(update.update_id, None)
+                if entry is not None:
+                    self._load[entry.partition] -= 1
         finally:
             self._lane_tasks.pop(key, None)
             if not lane:
@@ -264,8 +447,9 @@ class DurablePoller:
                 await self._tell_storage_trouble(update)
             except Exception:
                 log.error("update.unhandled", exc_info=True, update_id=update.update_id)
-                return  # a bug in a handler: logged; the update stays pending and resumes at restart
-            if self._stopping.is_set() and not self.holds_lease:
+                self._failed.add(update.update_id)
+                return  # a bug in a handler: logged; the entry stays pending, for the partition's next owner
+            if self._stopping.is_set() and not self.partitions:
                 return
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_CAP)
@@ -330,14 +514,17 @@ class DurablePoller:
 
     async def handle(self, update: Update) -> None:
         """Handle one update unless it was handled before, then record it (storage errors propagate)."""
+        entry = self._entries.get(update.update_id)
+        source = (self._streams.stream(entry.partition), entry.entry_id) if entry is not None else None
         if await self._log.is_handled(update.update_id):
             log.info("update.skipped_duplicate", update_id=update.update_id)
             metrics.update_outcome("duplicate")
-            await self._log.mark_handled(update.update_id)  # clears a pending copy, if any
+            await self._log.mark_handled(update.update_id, source)  # acknowledges the entry
             return
         self.storage_failures.discard(update.update_id)
         await self._app.process_update(update)
         if update.update_id in self.storage_failures:
             # The handler could not reach Redis: do not record it as handled; it is tried again.
             raise StorageUnavailable(f"update {update.update_id} failed for want of storage")
-        await self._log.mark_handled(update.update_id)
+        await self._log.mark_handled(update.update_id, source)
+        self.handled += 1

@@ -7,6 +7,7 @@ Each ``api_<lowercased method name>`` receives the parameters already coerced by
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from typing import Any
@@ -266,19 +267,78 @@ class BotMethods(EmulatorState):
         return [u for _, _, u in list(self._updates)[:limit]]
 
     def api_setwebhook(self, p: dict[str, Any]) -> bool:
-        """Store the webhook URL (updates are still only served by getUpdates-free tests)."""
+        """Store the webhook and start delivering updates to it: one at a time, in order, with the
+        ``X-Telegram-Bot-Api-Secret-Token`` header when a secret was set; an update is retried (with a
+        growing pause) until the endpoint answers 2xx, like Telegram does."""
         url = p["url"]
-        if url and not url.startswith("https://"):
+        if (
+            url
+            and not url.startswith("https://")
+            and not (self.allow_http_webhook and url.startswith("http://"))
+        ):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        if "allowed_updates" in p:
+            allowed = frozenset(p["allowed_updates"])
+            self.allowed_updates = allowed or DEFAULT_ALLOWED_UPDATES
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
         self.webhook_url = url
+        self.webhook_secret = str(secret) if secret else None
+        self._notify()
+        if url and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.ensure_future(self._deliver_to_webhook())
         return True
 
     def api_deletewebhook(self, p: dict[str, Any]) -> bool:
         """Remove the webhook, optionally dropping pending updates."""
         self.webhook_url = ""
+        self.webhook_secret = None
+        self._notify()
         if p.get("drop_pending_updates"):
             self._updates.clear()
         return True
+
+    async def _deliver_to_webhook(self) -> None:
+        """POST queued updates to the webhook while it is set (see ``api_setwebhook``)."""
+        import aiohttp
+
+        pause = self.webhook_retry_first
+        async with aiohttp.ClientSession() as session:
+            while self.webhook_url and not self._closing:
+                if not self._updates:
+                    event = self._event
+                    await event.wait()
+                    continue
+                update_id, kind, update = self._updates[0]
+                if kind not in self.allowed_updates:
+                    self._updates.popleft()
+                    continue
+                headers = (
+                    {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+                )
+                try:
+                    async with session.post(
+                        self.webhook_url,
+                        json=update,
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                    ) as response:
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError, OSError):
+                    status = 0  # no answer: Telegram tries again
+                self.webhook_deliveries.append((update_id, status))
+                if 200 <= status < 300:
+                    if self._updates and self._updates[0][0] == update_id:
+                        self._updates.popleft()
+                    self.confirmed_offset = max(self.confirmed_offset, update_id + 1)
+                    pause = self.webhook_retry_first
+                    continue
+                self.webhook_last_error = f"{status or 'no answer'} for update {update_id}"
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.webhook_retry_cap)
 
     def api_getwebhookinfo(self, p: dict[str, Any]) -> dict[str, Any]:
         """WebhookInfo."""
@@ -286,6 +346,7 @@ class BotMethods(EmulatorState):
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
+            **({"last_error_message": self.webhook_last_error} if self.webhook_last_error else {}),
         }
 
     def api_getme(self, p: dict[str, Any]) -> dict[str, Any]:

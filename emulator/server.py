@@ -117,6 +117,11 @@ class BotApiEmulator(BotMethods):
         """Stop serving; pending long polls return immediately."""
         self._closing = True
         self._notify()
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -114,6 +114,14 @@ class EmulatorState:
         self.bot_settings: dict[tuple[str, str], str] = {}  # (name|description|short_description, lang)
         self.default_menu_button: dict[str, Any] = {"type": "commands"}
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.allow_http_webhook = False  # tests: a webhook on http://127.0.0.1 (Telegram wants HTTPS)
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0: no answer)
+        self.webhook_last_error = ""
+        self.webhook_retry_first = 0.1  # seconds before the first retry of a refused delivery
+        self.webhook_retry_cap = 1.0  # the pause between retries grows up to this
+        self.webhook_timeout = 10.0
+        self._webhook_task: asyncio.Task[None] | None = None
         self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self.dropped_updates: list[dict[str, Any]] = []
         self.confirmed_offset = 0

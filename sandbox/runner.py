@@ -207,10 +207,12 @@ class Sandbox:
 
     async def _forget_update_ids(self, runtime: BotRuntime) -> None:
         """A new emulator numbers updates from 1 again: with data kept from an earlier run (``--data``),
-        the poller's offset and its handled update ids would make the bot skip them."""
+        the poller's offset and its appended and handled update ids would make the bot skip them."""
         assert runtime.application is not None
         deps: Deps = runtime.application.bot_data[DEPS_KEY]
-        await deps.redis.delete(deps.keys.update_offset(), deps.keys.handled_updates())
+        await deps.redis.delete(
+            deps.keys.update_offset(), deps.keys.handled_updates(), deps.keys.seen_updates()
+        )
 
     async def _link_staff(self, runtime: BotRuntime) -> None:
         """Link the official and the admin persona to their officials of the directory, as onboarding

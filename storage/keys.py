@@ -54,8 +54,13 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
 | ``heartbeat:process:<name>`` | hash | 3 × stall threshold | one process's loops: loop → last progress (epoch s), host, pid, role |
 | ``processes`` | zset | trimmed (1 day) | process names that wrote a heartbeat, score = last write (``health --all``) |
-| ``updates:pending`` | hash | none | update_id → raw update JSON: fetched, not yet handled (replayed at start) |
-| ``poller:lease`` | string (token) | 30 s, renewed | held by the one process that polls Telegram |
+| ``updates:pending`` | hash | none | before the streams: update_id → raw JSON fetched, not handled (moved to the streams at start) |
+| ``poller:lease`` | string (token) | 10 s, renewed | held by the one process that polls Telegram |
+| ``updates:stream:<n>`` | stream (group ``handlers``) | entries deleted once handled | partition ``n`` of the incoming updates (field ``u``: raw JSON); a user's updates always go to the same partition |
+| ``updates:seen`` | zset | trimmed | update_ids already appended to a stream (webhook retries, a poller's re-fetch), score = update_id |
+| ``updates:partition:<n>:lease`` | string (token) | partition lease, renewed | the one worker reading partition ``n`` |
+| ``updates:workers`` | zset | members expire | live worker tokens, score = registration expiry (ms): each takes its share of partitions |
+| ``heartbeat:worker`` | string (ISO time) | 90 s | set by a worker after each partition round (health check) |
 | ``outbox:*`` | see ``storage/outbox.py`` | none | messages owed to people, per recipient lane, until delivered |
 | ``similar:docs`` | hash | none | "me too" index: petition number → ``locality|category|folded syllables`` (open petitions) |
 | ``similar:df`` | hash | none | folded syllable → how many indexed open petitions contain it (for IDF) |
@@ -205,6 +210,26 @@ class Keys:
     def pending_updates(self) -> str:
         """Updates fetched from Telegram and not yet handled (update_id → raw JSON)."""
         return f"{self._p}:updates:pending"
+
+    def update_stream(self, partition: int) -> str:
+        """One partition of the incoming updates (a stream read through the ``handlers`` group)."""
+        return f"{self._p}:updates:stream:{partition}"
+
+    def seen_updates(self) -> str:
+        """update_ids already appended to a stream (append-time dedupe), score = update_id."""
+        return f"{self._p}:updates:seen"
+
+    def partition_lease(self, partition: int) -> str:
+        """Held by the one worker reading a partition."""
+        return f"{self._p}:updates:partition:{partition}:lease"
+
+    def update_workers(self) -> str:
+        """Live workers, score = when their registration expires (ms)."""
+        return f"{self._p}:updates:workers"
+
+    def worker_heartbeat(self) -> str:
+        """Refreshed by every worker; its absence means no worker handles updates."""
+        return f"{self._p}:heartbeat:worker"
 
     def poller_lease(self) -> str:
         """Held by the one process that polls Telegram (a token with a TTL, renewed)."""

@@ -1,15 +1,14 @@
-"""The redelivery guard: which Telegram updates were handled, which were fetched and wait, the offset
-to confirm, and the lease that lets one process poll."""
+"""The redelivery guard: which Telegram updates were handled, the offset to confirm, and the lease
+that lets one process poll (the updates waiting to be handled are in ``storage.update_streams``)."""
 
 from __future__ import annotations
 
-import json
 import secrets
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from storage.keys import HANDLED_UPDATES_KEPT, HEARTBEAT_TTL, Keys
+from storage.update_streams import GROUP
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -38,29 +37,15 @@ class UpdateLog:
         """Whether this update_id was already handled."""
         return await self._redis.zscore(self._keys.handled_updates(), str(update_id)) is not None
 
-    async def keep(self, updates: list[dict[str, Any]], offset: int) -> None:
-        """Store fetched updates (raw JSON) until they are handled, and the offset that confirms them to
-        Telegram, in one step: once Telegram forgets them, Redis has them."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if updates:
-                pipe.hset(
-                    self._keys.pending_updates(),
-                    mapping={str(u["update_id"]): json.dumps(u, ensure_ascii=False) for u in updates},
-                )
-            pipe.set(self._keys.update_offset(), offset)
-            await pipe.execute()
-
-    async def pending(self) -> list[dict[str, Any]]:
-        """Updates fetched and not yet handled (after a crash), oldest first."""
-        raw: dict[str, str] = await self._redis.hgetall(self._keys.pending_updates())  # type: ignore[assignment]
-        return [json.loads(raw[key]) for key in sorted(raw, key=int)]
-
-    async def mark_handled(self, update_id: int) -> None:
-        """Record the update as handled (no longer pending), keeping only the newest ids."""
+    async def mark_handled(self, update_id: int, entry: tuple[str, str] | None = None) -> None:
+        """Record the update as handled, keeping only the newest ids; ``entry`` (stream key, entry id):
+        acknowledge and delete the stream entry it came from, in the same transaction."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self._keys.handled_updates(), {str(update_id): update_id})
             pipe.zremrangebyrank(self._keys.handled_updates(), 0, -HANDLED_UPDATES_KEPT - 1)
-            pipe.hdel(self._keys.pending_updates(), str(update_id))
+            if entry is not None:
+                pipe.xack(entry[0], GROUP, entry[1])
+                pipe.xdel(entry[0], entry[1])
             await pipe.execute()
 
     async def offset(self) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bot.config import Settings
 from bot.domain.directory import Directory
 from bot.domain.officials_directory import import_directory
 from bot.i18n import Gettext, Translator
@@ -43,6 +44,7 @@ PLACES = (  # what a citizen types, the button they pick, who gets the case
     ("Hà Huy Tập", "Phường Hà Huy Tập"),
     ("Thạch Hà", "Xã Thạch Hà"),  # its officer never joined: the card goes to the admins
 )
+PARTITIONS: int = Settings.model_fields["update_partitions"].default
 STEP_TIMEOUT = float(os.environ.get("CHAOS_STEP_TIMEOUT", "120"))  # a kill, a restart, an outage, the load
 TICKET = re.compile(r"HT-\d{4}-\d{6}")
 
@@ -53,12 +55,20 @@ def plain(html_text: str) -> str:
 
 
 class BotProcess:
-    """``python -m bot run`` against the emulator, which a test may SIGKILL and start again."""
+    """``python -m bot run [--role ROLE]`` against the emulator, which a test may SIGKILL and start
+    again."""
 
     def __init__(
-        self, emulator: BotApiEmulator, redis_url: str, key_prefix: str, log: Path, **env: str
+        self,
+        emulator: BotApiEmulator,
+        redis_url: str,
+        key_prefix: str,
+        log: Path,
+        role: str = "all",
+        **env: str,
     ) -> None:
         self.emulator = emulator
+        self.role = role
         self.redis_url = redis_url
         self.keys = Keys(key_prefix, "ht")
         self.log = log
@@ -79,13 +89,17 @@ class BotProcess:
     async def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=ROOT, env=self.env, stdout=out, stderr=out
+                *(sys.executable, "-m", "bot", "run", "--role", self.role),
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
             )
 
     async def kill(self, *, expire_leases: bool = True) -> None:
         """SIGKILL: no clean-up of any kind. ``expire_leases`` then does what the passing of time
-        would (the poller's 10 s, the outbox's 15 s, the timers' lease), so the next start resumes at
-        once; the leases themselves are tested where they are waited out."""
+        would (the poller's and the update partitions' 10 s, the outbox's 15 s, the timers' lease), so
+        the next start resumes at once; the leases themselves are tested where they are waited out."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
@@ -96,7 +110,8 @@ class BotProcess:
     async def expire_leases(self) -> None:
         client = client_for(self.redis_url)
         try:
-            await client.delete(self.keys.poller_lease())
+            partitions = [self.keys.partition_lease(n) for n in range(PARTITIONS)]
+            await client.delete(self.keys.poller_lease(), self.keys.update_workers(), *partitions)
             for key in (self.keys.outbox_inflight(), self.keys.timers_inflight()):
                 held = await client.zrange(key, 0, -1)
                 if held:
@@ -331,14 +346,19 @@ async def run_all(citizens: list[ChaosCitizen], chaos: Awaitable[object]) -> Non
         await asyncio.gather(*flows, chaos_task, return_exceptions=True)
 
 
-async def wait_until_delivered(redis: aioredis.Redis, keys: Keys, timeout: float = 60.0) -> None:  # noqa: ASYNC109
-    """Until the outbox is empty and no fetched update waits (the bot process works meanwhile)."""
+async def wait_until_delivered(
+    redis: aioredis.Redis,
+    keys: Keys,
+    timeout: float = 60.0,  # noqa: ASYNC109
+    partitions: int = PARTITIONS,
+) -> None:
+    """Until the outbox is empty and no update waits in a stream (the bot processes work meanwhile)."""
     outbox = OutboxRepository(redis, keys)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         pending = await outbox.pending()
-        updates = await redis.hlen(keys.pending_updates())
+        updates = sum([await redis.xlen(keys.update_stream(n)) for n in range(partitions)])
         if not pending and not updates:
             return
         if loop.time() > deadline:

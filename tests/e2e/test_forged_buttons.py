@@ -291,13 +291,16 @@ async def footprint_free_snapshot(h: Harness, telegram_id: int) -> dict[str, Any
         h.keys.poller_heartbeat(),
         h.keys.broadcast_pacer(),
         h.keys.processes(),
+        h.keys.worker_heartbeat(),
     }
     heartbeats = h.keys.process_heartbeat("")  # every process's own heartbeat (bot.health)
     r = h.redis
     found: dict[str, Any] = {}
     async for key in r.scan_iter(match=f"{h.keys.root}:*"):
         if (
-            key in ignored or key.startswith(heartbeats) or str(telegram_id) in key.split(":")
+            key in ignored
+            or key.startswith((heartbeats, f"{h.keys.root}:updates:"))  # update streams, leases, seen ids
+            or str(telegram_id) in key.split(":")
         ):  # session:tg:<id>, awaiting:<id>...
             continue
         kind = await r.type(key)

@@ -20,6 +20,13 @@ def test_key_strings_are_stable() -> None:
     assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
     assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
     assert keys.poller_heartbeat() == "tiengdan:{ht}:v1:heartbeat:poller"
+    assert keys.pending_updates() == "tiengdan:{ht}:v1:updates:pending"
+    assert keys.poller_lease() == "tiengdan:{ht}:v1:poller:lease"
+    assert keys.update_stream(3) == "tiengdan:{ht}:v1:updates:stream:3"
+    assert keys.seen_updates() == "tiengdan:{ht}:v1:updates:seen"
+    assert keys.partition_lease(3) == "tiengdan:{ht}:v1:updates:partition:3:lease"
+    assert keys.update_workers() == "tiengdan:{ht}:v1:updates:workers"
+    assert keys.worker_heartbeat() == "tiengdan:{ht}:v1:heartbeat:worker"
     assert keys.process_heartbeat("web-1") == "tiengdan:{ht}:v1:heartbeat:process:web-1"
     assert keys.processes() == "tiengdan:{ht}:v1:processes"
     assert keys.official("ts-officer") == "tiengdan:{ht}:v1:official:ts-officer"
@@ -71,6 +78,11 @@ def test_every_key_shares_the_province_hash_tag() -> None:
         keys.petitions_by_time(),
         keys.handled_updates(),
         keys.update_offset(),
+        keys.update_stream(0),
+        keys.seen_updates(),
+        keys.partition_lease(0),
+        keys.update_workers(),
+        keys.worker_heartbeat(),
     ]
     assert all("{qn}" in key for key in built)
     assert all(key.startswith(keys.root + ":") for key in built)
