@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -291,9 +292,26 @@ class EchoUser:
 
 
 class BotProcess:
-    """A child process talking to the emulator, and how much CPU it used."""
+    """A child process talking to the emulator, and how much CPU it used; optionally under py-spy
+    (which may only trace its own children here), its samples written to ``profile``."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, profile: Path | None = None) -> None:
+        self.profile = profile
+        if profile is not None:
+            spy = str(Path(sys.executable).with_name("py-spy"))
+            argv = [
+                spy,
+                "record",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-r",
+                "200",
+                "-o",
+                str(profile),
+                "--",
+                *argv,
+            ]
         self.process = subprocess.Popen(
             argv,
             env=env,
@@ -301,10 +319,20 @@ class BotProcess:
             stdout=subprocess.DEVNULL,
             stderr=open(cwd / f"{Path(argv[-1]).name[:20]}.log", "wb"),  # noqa: SIM115
         )
+        self._pid: int | None = None if profile is not None else self.process.pid
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        """The Python process's (py-spy's child when profiled)."""
+        while self._pid is None:
+            for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                if children:
+                    self._pid = int(children[0])
+                    break
+            else:
+                time.sleep(0.05)
+        return self._pid
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
@@ -317,9 +345,40 @@ class BotProcess:
 
     def stop(self) -> None:
         """Killed, not stopped gracefully: its Redis and emulator are thrown away with it."""
+        if self.profile is not None and self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, 9)
+            self.process.wait(30)  # py-spy writes its samples when its child is gone
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+def top_functions(profile: Path, count: int = 15) -> list[str]:
+    """py-spy's raw samples → the functions where the bot spent its time (self, and with callees)."""
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in profile.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        frames = [f.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "") for f in frames]
+        frames = [re.sub(r"lib/python3\.\d+/(site-packages/)?", "", f) for f in frames]
+        samples += int(n)
+        own[frames[-1]] += int(n)
+        for frame in set(frames):
+            total[frame] += int(n)
+    if not samples:
+        return ["(no samples)"]
+    out = [f"{samples} samples; self time:"]
+    out += [f"  {100 * n / samples:5.1f}%  {f}" for f, n in own.most_common(count)]
+    out.append("with callees (excluding the event loop's own frames):")
+    skip = ("run_forever", "_run_once", "_run (", "<module>", "run (", "_run_module", "run_until_complete")
+    ranked = [(f, n) for f, n in total.most_common() if not any(k in f for k in skip)]
+    out += [f"  {100 * n / samples:5.1f}%  {f}" for f, n in ranked[:count]]
+    return out
 
 
 async def wait_polling(emu: BotApiEmulator, process: BotProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
@@ -351,6 +410,7 @@ class Options:
     warmup: int = 10
     seed: int = 1
     step_timeout: float = STEP_TIMEOUT
+    profile: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -365,6 +425,8 @@ class Bench:
         self.rss: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
         self.getupdates = 0
+        self.profile_lines: list[str] = []
+        self.redis_by_command: dict[str, int] = {}
 
     # -- phases
 
@@ -491,7 +553,10 @@ class Bench:
         emu = BotApiEmulator(token=TOKEN, call_delay=opts.api_delay_ms / 1000, max_recorded_calls=2_000_000)
         await emu.start()
         redis = aioredis.from_url(redis_url)
-        process = BotProcess([sys.executable, "-m", "bot", "run"], self.env(emu, redis_url), self.workdir)
+        profile = self.workdir / "bot.pyspy" if opts.profile else None
+        process = BotProcess(
+            [sys.executable, "-m", "bot", "run"], self.env(emu, redis_url), self.workdir, profile
+        )
         try:
             await wait_polling(emu, process)
             driver = Driver(emu)
@@ -513,6 +578,11 @@ class Bench:
             if opts.hol:
                 await self.head_of_line(driver, emu, process, redis)
             self.rss["bot"] = process.rss()
+            self.redis_by_command = {
+                name.removeprefix("cmdstat_"): int(stat["calls"])
+                for name, stat in (await redis.info("commandstats")).items()
+                if isinstance(stat, dict)
+            }
             self.calls = Counter(call.method for call in emu.calls if call.method != "getUpdates")
             self.getupdates = sum(1 for call in emu.calls if call.method == "getUpdates")
             rejected = emu.rejections
@@ -522,6 +592,8 @@ class Bench:
             process.stop()
             await redis.aclose()
             await emu.stop()
+        if profile is not None and profile.exists():
+            self.profile_lines = top_functions(profile)
 
     async def run_peer(self) -> None:
         opts = self.opts
@@ -616,6 +688,10 @@ class Bench:
             calls = ", ".join(f"{m} {n / total:.2f}" for m, n in self.calls.most_common())
             out.append(f"bot_api_calls_per_update: {sum(self.calls.values()) / total:.2f} ({calls})")
             out.append(f"getupdates_per_update: {self.getupdates / total:.3f}")
+        if self.redis_by_command and total:
+            ranked = sorted(self.redis_by_command.items(), key=lambda item: -item[1])
+            commands = ", ".join(f"{c} {n / total:.2f}" for c, n in ranked[:12] if c != "info")
+            out.append(f"redis_commands_by_kind_per_update: {commands}")
         for who, mb in self.rss.items():
             out.append(f"rss_mb_{who}: {mb:.0f}")
         peer = self.peer_results.get("flow")
@@ -628,6 +704,8 @@ class Bench:
                 f"ratio_p99: {fs['p99_ms'] / max(ps['p99_ms'], 1e-9):.2f}",
                 f"ratio_cpu_per_update: {fs['cpu_ms_per_update'] / max(ps['cpu_ms_per_update'], 1e-9):.2f}",
             ]
+        if self.profile_lines:
+            out += ["", "where the bot's time went (py-spy, whole run):", *self.profile_lines]
         failures = sum(p.failures for p in [*self.results.values(), *self.peer_results.values()])
         out.append(f"failures: {failures}")
         return "\n".join(out)
@@ -673,6 +751,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step-timeout", type=float, default=STEP_TIMEOUT, help="seconds one step may take (default 120)"
     )
+    parser.add_argument("--py-spy", action="store_true", help="run the bot under py-spy; print top functions")
     parser.add_argument("--no-peer", action="store_true", help="skip the bare echo bot")
     parser.add_argument("--no-hol", action="store_true", help="skip the head-of-line phases")
     parser.add_argument(
@@ -698,6 +777,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         hol=not args.no_hol,
         warmup=args.warmup,
         step_timeout=args.step_timeout,
+        profile=args.py_spy,
         extra_env=extra,
     )
     with tempfile.TemporaryDirectory(prefix="tiengdan-bench-") as tmp:

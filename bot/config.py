@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Sends (new messages) per second across chats from conversations; edits and answers are not paced.
+    telegram_send_rate: float = Field(default=30.0, gt=0)
+    telegram_send_burst: int = Field(default=30, ge=1)  # how many of them may go at once
     broadcast_rate: float = Field(default=25.0, gt=0)  # messages/s overall (Telegram: about 30/s free)
     allow_paid_broadcast: bool = False  # Telegram's paid broadcasts: up to 1000 messages/s, in Stars
     broadcast_paid_rate: float = Field(default=1000.0, gt=0)  # the rate when allow_paid_broadcast
