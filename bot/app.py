@@ -22,6 +22,7 @@ from bot.domain.broadcast import BroadcastService
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock, FileClock, SystemClock
+from bot.domain.cosign import CoSignService
 from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.dialogues import REMIND_KIND as DIALOGUE_REMINDER
 from bot.domain.dialogues import DialogueService
@@ -30,10 +31,14 @@ from bot.domain.escalation import DeadlineTracker
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.domain.privacy import PrivacyService
+from bot.domain.similarity import OpenPetitions, SimilarityService
 from bot.domain.subscriptions import SubscriptionService
+from bot.domain.topics import TopicClassifier, TopicVocabulary
 from bot.embedded_redis import EmbeddedRedis
+from bot.health import HeartbeatWriter, process_name
 from bot.i18n import Translator
 from bot.logs import get_logger
+from bot.metrics import MetricsServer, StateCollector
 from bot.outbox import Outbox, OutboxSender, Progress
 from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
@@ -43,15 +48,19 @@ from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
 from storage.citizens import CitizenRepository
 from storage.connection import connect
+from storage.cosign import CoSignRepository
 from storage.dialogues import DialogueRepository
 from storage.keys import Keys
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxEntry, OutboxRepository
 from storage.petitions import PetitionRepository
 from storage.privacy import PrivacyRepository
+from storage.processes import ProcessHeartbeats
 from storage.sessions import SessionRepository
+from storage.similarity import SimilarityIndex
 from storage.subscriptions import SubscriptionRepository
 from storage.timers import TimerRepository
+from storage.topics import TopicCorrectionRepository
 from storage.updates import UpdateLog
 
 log = get_logger(__name__)
@@ -97,6 +106,12 @@ def load_deadline_policy(settings: Settings) -> DeadlinePolicy:
     return DeadlinePolicy.load(beside) if beside.is_file() else DeadlinePolicy.default()
 
 
+def load_topic_classifier(settings: Settings, directory: Directory) -> TopicClassifier | None:
+    """TOPICS_FILE, else the ``topics.yaml`` beside the province file; None (no suggestions) without one."""
+    path = settings.topics_file or TopicVocabulary.beside(settings.directory_file or Directory.default_path())
+    return TopicClassifier(TopicVocabulary.load(path, directory)) if Path(path).is_file() else None
+
+
 def build_deps(
     settings: Settings,
     redis: aioredis.Redis,
@@ -123,6 +138,26 @@ def build_deps(
     subscriptions = SubscriptionService(
         SubscriptionRepository(redis, keys), CitizenRepository(redis, keys), directory, clock
     )
+    # "Me too": the similarity index follows every change of a petition; co-signers join open ones.
+    similarity = SimilarityService(
+        SimilarityIndex(redis, keys, directory.ticket_prefix), OpenPetitions(petitions)
+    )
+    cases.observers.append(similarity.on_change)
+    cases.corrections = TopicCorrectionRepository(redis, keys)
+    cosign = CoSignService(CoSignRepository(redis, keys), petitions, clock)
+    privacy = PrivacyService(
+        CitizenRepository(redis, keys),
+        petitions,
+        PrivacyRepository(redis, keys),
+        audit,
+        keys,
+        clock,
+        retention_days=settings.retention_days,
+        max_petitions_per_day=settings.max_petitions_per_day,
+        flood_max_updates=settings.flood_max_updates,
+        flood_window_seconds=settings.flood_window_seconds,
+    )
+    privacy.cosign = cosign.repo
     return Deps(
         settings=settings,
         redis=redis,
@@ -132,25 +167,22 @@ def build_deps(
         translator=Translator(settings.default_language),
         citizens=CitizenService(CitizenRepository(redis, keys), clock),
         intake=IntakeService(
-            directory, SessionRepository(redis, keys), petitions, clock, router=cases.route, tracker=tracker
+            directory,
+            SessionRepository(redis, keys),
+            petitions,
+            clock,
+            router=cases.route,
+            tracker=tracker,
+            topics=load_topic_classifier(settings, directory),
+            similarity=similarity,
+            cosign=cosign.repo,
         ),
         petitions=PetitionService(petitions),
         cases=cases,
         timers=timers,
         audit=audit,
         updates=UpdateLog(redis, keys),
-        privacy=PrivacyService(
-            CitizenRepository(redis, keys),
-            petitions,
-            PrivacyRepository(redis, keys),
-            audit,
-            keys,
-            clock,
-            retention_days=settings.retention_days,
-            max_petitions_per_day=settings.max_petitions_per_day,
-            flood_max_updates=settings.flood_max_updates,
-            flood_window_seconds=settings.flood_window_seconds,
-        ),
+        privacy=privacy,
         dialogues=dialogues,
         broadcasts=BroadcastService(
             BroadcastRepository(redis, keys),
@@ -162,6 +194,8 @@ def build_deps(
         ),
         subscriptions=subscriptions,
         outbox=outbox,
+        cosign=cosign,
+        similarity=similarity,
     )
 
 
@@ -219,6 +253,10 @@ class BotRuntime:
         self.outbox_sender: OutboxSender | None = None
         self._outbox_task: asyncio.Task[None] | None = None
         self._outbox_bot: Bot | None = None
+        self.role = "all"  # the scale-out roles name themselves here (heartbeat, metrics)
+        self.heartbeat: HeartbeatWriter | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.metrics_server: MetricsServer | None = None
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
@@ -246,6 +284,7 @@ class BotRuntime:
         self.retention_worker = RetentionWorker(deps.privacy, interval=self.settings.retention_sweep_seconds)
         self._retention_task = asyncio.create_task(self.retention_worker.run())
         await self._start_broadcaster(deps)
+        await self._start_observability(deps)
         log.info("bot.started", username=self.application.bot.username)
         return self.application
 
@@ -312,8 +351,57 @@ class BotRuntime:
         limiter = self.application.bot.rate_limiter if self.application is not None else None
         return limiter.pacer.bulk if isinstance(limiter, ResilientLimiter) else None
 
+    def loops(self) -> dict[str, float]:
+        """When each loop this process runs last made progress (epoch seconds): the heartbeat's content."""
+        components: dict[str, object | None] = {
+            "poller": self.poller if self.settings.run_poller else None,
+            "outbox": self.outbox_sender,
+            "timers": self.timer_worker,
+            "broadcaster": self.broadcaster,
+        }
+        return {
+            name: float(getattr(component, "progressed_at"))  # noqa: B009 - a duck-typed seam
+            for name, component in components.items()
+            if component is not None and hasattr(component, "progressed_at")
+        }
+
+    async def _start_observability(self, deps: Deps) -> None:
+        """This process's heartbeat (``health``) and, with ``METRICS_LISTEN``, the metrics endpoint."""
+        settings = self.settings
+        name = process_name(settings)
+        self.heartbeat = HeartbeatWriter(
+            ProcessHeartbeats(deps.redis, deps.keys),
+            name,
+            self.loops,
+            role=self.role,
+            stall_seconds=settings.health_stall_seconds,
+        )
+        self._heartbeat_task = asyncio.create_task(self.heartbeat.run())
+        if settings.metrics_listen:
+            poller = self.poller
+            state = StateCollector(
+                deps.redis,
+                deps.keys,
+                deps.clock,
+                loops=self.loops,
+                in_flight=(lambda: poller.in_flight) if poller is not None else None,
+                process=(name, self.role),
+                cache_seconds=settings.metrics_cache_seconds,
+            )
+            self.metrics_server = MetricsServer(
+                state, settings.metrics_listen, self.loops, settings.health_stall_seconds
+            )
+            await self.metrics_server.start()
+
     async def close(self) -> None:
         """Stop everything that was started, in reverse order."""
+        if self.metrics_server is not None:
+            with contextlib.suppress(Exception):
+                await self.metrics_server.stop()
+        if self.heartbeat is not None and self._heartbeat_task is not None:
+            self.heartbeat.stop()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._heartbeat_task, 5)
         if self.broadcaster is not None and self.broadcast_task is not None:
             self.broadcaster.stop()
             with contextlib.suppress(BaseException):

@@ -24,6 +24,7 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot import metrics
 from bot.domain.broadcast import BroadcastService
 from bot.logs import get_logger
 from storage.models import Broadcast
@@ -73,6 +74,7 @@ class Broadcaster:
         self._meta: dict[str, Broadcast] = {}
         self._pending: set[asyncio.Task[int]] = set()
         self._held_until = 0.0
+        self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
 
     @property
     def chunk(self) -> int:
@@ -91,9 +93,11 @@ class Broadcaster:
     async def run(self) -> None:
         """Send until ``stop()``; on cancellation, finish what is in flight and hand back the rest."""
         while not self._stopping.is_set():
+            self.progressed_at = time.time()
             try:
                 worked = await self.tick()
             except (RedisError, OSError) as exc:
+                metrics.redis_error("broadcast")
                 log.warning("broadcast.storage_unavailable", error=type(exc).__name__)
                 worked = False
             except Exception:  # never let one failure end the sender: log it, try again after a pause
@@ -191,6 +195,7 @@ class Broadcaster:
                 outcome = "sent"
             except RetryAfter as exc:
                 outcome, retry_after = "retry", retry_seconds(exc)
+                metrics.telegram_429("broadcast")
                 self._held_until = max(self._held_until, time.monotonic() + retry_after)
                 log.info("broadcast.retry_after", broadcast=broadcast_id, seconds=retry_after)
             except Forbidden:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings, describe_error
 from bot.domain.directory import DirectoryError
+from bot.domain.topics import TopicVocabularyError
 from bot.logs import configure
 from storage.connection import StorageUnavailable
 
@@ -36,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.telegram_bot_token:
         return _fail("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", EXIT_CONFIG)
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(BotRuntime(settings).run())
     except InvalidToken:
@@ -53,28 +54,51 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the bot's polling loop reported within the last 90 seconds (for container health checks)."""
+    """Container health check. With ``PROCESS_NAME`` (or ``--process``): exit 0 when that process's
+    heartbeat is there and none of its loops is silent for over ``HEALTH_STALL_SECONDS`` (or
+    ``--threshold``). Without: as before, the polling loop (of whichever process polls) reported in the
+    last 90 seconds, and every process of this host (``<hostname>:<pid>``) with a heartbeat is healthy.
+    ``--all``: list every process and its loops; exit 1 when one is unhealthy."""
+    from bot import health
     from bot.app import load_directory
     from storage.connection import connect
     from storage.keys import Keys
+    from storage.processes import ProcessHeartbeats
     from storage.updates import UpdateLog
 
     settings = _settings()
     if settings.redis_url is None:
         return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+    stall = args.threshold if args.threshold is not None else settings.health_stall_seconds
+    name = args.process or settings.process_name
 
-    async def check() -> str | None:
+    async def check() -> tuple[list[health.Verdict], str | None, bool]:
         redis = await connect(str(settings.redis_url), max_connections=2)
         try:
             keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
-            return await UpdateLog(redis, keys).last_beat()
+            repo = ProcessHeartbeats(redis, keys)
+            if args.all:
+                return await health.check_all(repo, stall), None, True
+            if name:
+                return [await health.check(repo, name, stall)], None, True
+            verdicts = [await health.check(repo, n, stall) for n in await health.local_names(repo)]
+            return verdicts, await UpdateLog(redis, keys).last_beat(), False
         finally:
             await redis.aclose()
 
-    beat = asyncio.run(check())
-    if beat is None:
+    verdicts, beat, per_process = asyncio.run(check())
+    for verdict in verdicts:
+        print(verdict.describe())
+    if args.all:
+        if not verdicts:
+            return _fail("no process has written a heartbeat in the last day", 1)
+        return 0 if all(v.healthy for v in verdicts if v.found) else 1
+    if not per_process and beat is None:
         return _fail("unhealthy: the polling loop has not reported in the last 90 seconds", 1)
-    print(f"healthy: last poll {beat}")
+    if any(not v.healthy for v in verdicts):
+        return _fail(f"unhealthy: a loop is stalled for over {stall:g} s, or the heartbeat is gone", 1)
+    if not per_process:
+        print(f"healthy: last poll {beat}")
     return 0
 
 
@@ -154,6 +178,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return report_cli.cmd_audit(args, settings, load_directory(settings))
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``topics check|evaluate FILE...|corrections``: the topics vocabulary and officials' corrections."""
+    from bot import topics_cli
+
+    return topics_cli.cmd_topics(args, _settings())
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    """``similar rebuild``: index every open petition again for "me too"."""
+    from bot import topics_cli
+
+    return topics_cli.cmd_similar(args, _settings())
+
+
+def cmd_bench_similarity(args: argparse.Namespace) -> int:
+    """``bench-similarity``: latency of the "me too" search with many stored petitions (not a test)."""
+    from bot import bench_similarity
+
+    return bench_similarity.cmd_bench(args, _settings())
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Try the whole bot in a browser: embedded Redis, a local Bot API emulator, the bot and a web page
     with three chats (citizen, official, admin). No Telegram token, no Redis installation."""
@@ -177,8 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (polling)")
     run.set_defaults(func=cmd_run)
-    health = sub.add_parser("health", help="exit 0 if the running bot polled recently")
+    health = sub.add_parser(
+        "health", help="exit 0 if this process's loops (or the poller) made progress lately"
+    )
     health.set_defaults(func=cmd_health)
+    health.add_argument("--process", metavar="NAME", help="check this process (default: PROCESS_NAME)")
+    health.add_argument("--all", action="store_true", help="list every process and its loops")
+    health.add_argument(
+        "--threshold", type=float, metavar="SECONDS", help="stalled after this long (HEALTH_STALL_SECONDS)"
+    )
     officials = sub.add_parser("directory", help="import or export the officials directory (YAML)")
     officials.set_defaults(func=cmd_directory)
     actions = officials.add_subparsers(dest="action", required=True)
@@ -206,6 +258,34 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--case", metavar="ID", help="only this ticket")
     audit.add_argument("--actor", metavar="ID", help="only this actor (e.g. ts-cb, official:ts-cb, cli)")
     audit.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or dd/mm/yyyy)")
+    topics = sub.add_parser(
+        "topics", help="the topics vocabulary: check it, measure it, officials' corrections"
+    )
+    topics.set_defaults(func=cmd_topics)
+    topic_actions = topics.add_subparsers(dest="action", required=True)
+    check = topic_actions.add_parser("check", help="validate the vocabulary (TOPICS_FILE or topics.yaml)")
+    check.add_argument("--vocabulary", metavar="FILE", help="another vocabulary file")
+    evaluate = topic_actions.add_parser("evaluate", help="top-1/top-3 accuracy on labelled petitions")
+    evaluate.add_argument("files", nargs="+", metavar="FILE", help="YAML: petitions: [{topic, text}]")
+    evaluate.add_argument("--vocabulary", metavar="FILE", help="another vocabulary file")
+    corrections = topic_actions.add_parser(
+        "corrections", help="officials' topic corrections and words to add to the vocabulary"
+    )
+    corrections.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or dd/mm/yyyy)")
+    corrections.add_argument("--format", choices=("text", "csv"), default="text", help="default text")
+    similar = sub.add_parser("similar", help='the "me too" index of open petitions')
+    similar.set_defaults(func=cmd_similar)
+    similar_actions = similar.add_subparsers(dest="action", required=True)
+    similar_actions.add_parser("rebuild", help="index every open petition again")
+    bench = sub.add_parser(
+        "bench-similarity", help='"me too" search latency with many stored petitions (own Redis; not a test)'
+    )
+    bench.set_defaults(func=cmd_bench_similarity)
+    bench.add_argument(
+        "--petitions", type=int, default=100_000, help="open petitions stored (default 100000)"
+    )
+    bench.add_argument("--searches", type=int, default=1000, help="searches timed (default 1000)")
+    bench.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a browser: no Telegram token, no Redis needed (http://127.0.0.1:8080)"
     )
@@ -240,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(describe_error(exc), EXIT_CONFIG)
     except DirectoryError as exc:
         return _fail(f"DIRECTORY_FILE: {exc}", EXIT_CONFIG)
+    except TopicVocabularyError as exc:
+        return _fail(f"TOPICS_FILE: {exc}", EXIT_CONFIG)
     except StorageUnavailable as exc:
         return _fail(str(exc), EXIT_UNAVAILABLE)
     return code

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     directory_file: Path | None = None
     officials_file: Path | None = None
     deadlines_file: Path | None = None
+    topics_file: Path | None = (
+        None  # words per topic, for suggesting it (default: topics.yaml beside the province)
+    )
     run_poller: bool = True  # false: an extra process that only fires timers (Telegram allows one poller)
     clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
@@ -36,6 +39,12 @@ class Settings(BaseSettings):
     # Sends (new messages) per second across chats from conversations; edits and answers are not paced.
     telegram_send_rate: float = Field(default=30.0, gt=0)
     telegram_send_burst: int = Field(default=30, ge=1)  # how many of them may go at once
+    log_format: str = Field(default="auto", pattern=r"^(auto|plain|json)$")  # auto: JSON when not a tty
+    # Observability (issue 14): Prometheus metrics on host:port (empty: off), per-process heartbeats.
+    metrics_listen: str = Field(default="", pattern=r"^(|\[[0-9A-Fa-f:.]+\]:\d{1,5}|[^\s:\[\]]*:\d{1,5})$")
+    process_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$")  # default host:pid
+    health_stall_seconds: float = Field(default=90.0, gt=0)  # a loop silent this long fails `health`
+    metrics_cache_seconds: float = Field(default=5.0, ge=0)  # Redis is read at most this often by scrapes
     broadcast_rate: float = Field(default=25.0, gt=0)  # messages/s overall (Telegram: about 30/s free)
     allow_paid_broadcast: bool = False  # Telegram's paid broadcasts: up to 1000 messages/s, in Stars
     broadcast_paid_rate: float = Field(default=1000.0, gt=0)  # the rate when allow_paid_broadcast
@@ -64,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("directory_file", "officials_file", "deadlines_file")
+    @field_validator("directory_file", "officials_file", "deadlines_file", "topics_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -13,11 +13,13 @@ from bot.domain.broadcast import BroadcastService
 from bot.domain.cases import CaseService
 from bot.domain.citizens import CitizenService
 from bot.domain.clock import Clock
+from bot.domain.cosign import CoSignService
 from bot.domain.dialogues import DialogueService
 from bot.domain.directory import Directory
 from bot.domain.intake import IntakeService
 from bot.domain.petitions import PetitionService
 from bot.domain.privacy import PrivacyService
+from bot.domain.similarity import SimilarityService
 from bot.domain.subscriptions import SubscriptionService
 from bot.i18n import Translator
 from bot.outbox import Outbox
@@ -49,6 +51,8 @@ class Deps:
     broadcasts: BroadcastService
     subscriptions: SubscriptionService
     outbox: Outbox
+    cosign: CoSignService  # "me too": co-signers of petitions
+    similarity: SimilarityService  # "me too": the index of open petitions
 
 
 DEPS_KEY = "deps"

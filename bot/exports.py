@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,6 +59,7 @@ PETITION_HEADERS = (
     N_("Citizen says resolved"),
     N_("Rating"),
     N_("Reopened"),
+    N_("Co-signers"),
     N_("Description"),
 )
 DIALOGUE_HEADERS = (
@@ -82,6 +83,7 @@ class ExportContext:
     officials: dict[str, Official]
     units: dict[str, Unit]
     gettext: Gettext
+    co_signers: Mapping[str, int] = field(default_factory=dict)  # citizens who joined each petition
 
     @property
     def tz(self) -> ZoneInfo:
@@ -168,6 +170,7 @@ def petition_row(petition: Petition, ctx: ExportContext) -> list[object]:
         ctx.yes_no(verdict.resolved if verdict else None),
         verdict.rating if verdict and verdict.rating else "",
         petition.reopen_count,
+        ctx.co_signers.get(petition.id, 0),
         petition.description,
     ]
 
@@ -211,6 +214,10 @@ def summary_sections(report: Report, ctx: ExportContext) -> list[tuple[str, list
         (ctx.status(s), report.by_status.get(s.value, 0))
         for s in PetitionStatus
         if report.by_status.get(s.value)
+    ]
+    general += [
+        (_("Citizens who joined a petition (me too)"), report.co_signatures),
+        (_("Petitions joined by other citizens"), report.co_signed_petitions),
     ]
     localities: list[tuple[str, object]] = [
         (ctx.locality(code), n)

@@ -60,8 +60,8 @@ def format_hours(hours: float | None, lang: str) -> str:
         return NO_VALUE
     if hours >= 48:
         return _babel_unit(round(hours / 24, 1), "duration-day", format="#,##0.#", locale=lang)
-    if hours < 1:
-        return _babel_unit(round(hours * 60), "duration-minute", format="#,##0", locale=lang)
+    if hours < 1:  # under a minute is "within 1 minute", never "within 0 minutes"
+        return _babel_unit(max(1, round(hours * 60)), "duration-minute", format="#,##0", locale=lang)
     return _babel_unit(round(hours, 1), "duration-hour", format="#,##0.#", locale=lang)
 
 

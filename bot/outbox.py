@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from redis.exceptions import RedisError
 
-from bot.logs import get_logger
+from bot import metrics
+from bot.logs import bound, get_logger
 from storage.outbox import OutboxEntry, OutboxRepository
 
 log = get_logger(__name__)
@@ -98,6 +99,7 @@ class OutboxSender:
         self._refilled = time.monotonic()
         self.sent = 0  # counters for metrics and tests
         self.retried = 0
+        self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
 
     def stop(self) -> None:
         """Finish what is in hand, then return from ``run``."""
@@ -111,10 +113,12 @@ class OutboxSender:
     async def run(self) -> None:
         """Deliver until ``stop()``; no exception of one round ends the loop."""
         while not self._stopping.is_set():
+            self.progressed_at = time.time()
             claimed = 0
             try:
                 claimed = await self.tick()
             except (RedisError, OSError) as exc:
+                metrics.redis_error("outbox")
                 log.warning("outbox.storage_unavailable", error=type(exc).__name__)
             except Exception:
                 log.error("outbox.round_failed", exc_info=True)
@@ -159,33 +163,42 @@ class OutboxSender:
         async with self._lanes:
             for entry in entries:
                 await self._pace()
-                try:
-                    outcome = await self._deliver(entry, Progress(self.repo, entry))
-                except RetryLater as exc:
-                    await self._wait(lane, entry, exc)
-                    return
-                except (RedisError, OSError):
-                    raise  # the lease expires and the lane is claimed again
-                except Exception as exc:
-                    entry.attempts += 1
-                    log.error("outbox.entry_failed", exc_info=True, entry=entry.id, kind=entry.kind)
-                    if entry.attempts < BROKEN_ATTEMPTS:
-                        await self.repo.release(lane, backoff(entry.attempts), entry)
+                with bound(ticket=entry.ticket or None, lane=lane):  # on every line logged meanwhile
+                    if not await self._send(lane, entry, outcomes):
                         return
-                    await self._give_up(entry, f"{type(exc).__name__}: {exc}")
-                    outcome = "failed"
-                if not await self.repo.ack(entry, outcome):
-                    return  # the lease ran out and another sender has this lane now
-                outcomes[entry.kind] = outcome
-                self.sent += 1
-                log.info(
-                    "outbox.delivered", entry=entry.id, kind=entry.kind, ticket=entry.ticket, outcome=outcome
-                )
             await self.repo.release(lane)
+
+    async def _send(self, lane: str, entry: OutboxEntry, outcomes: dict[str, str]) -> bool:
+        """Deliver one entry and acknowledge it; False when the lane must stop here."""
+        try:
+            outcome = await self._deliver(entry, Progress(self.repo, entry))
+        except RetryLater as exc:
+            await self._wait(lane, entry, exc)
+            return False
+        except (RedisError, OSError):
+            raise  # the lease expires and the lane is claimed again
+        except Exception as exc:
+            entry.attempts += 1
+            log.error("outbox.entry_failed", exc_info=True, entry=entry.id, kind=entry.kind)
+            if entry.attempts < BROKEN_ATTEMPTS:
+                await self.repo.release(lane, backoff(entry.attempts), entry)
+                return False
+            await self._give_up(entry, f"{type(exc).__name__}: {exc}")
+            outcome = "failed"
+        if not await self.repo.ack(entry, outcome):
+            return False  # the lease ran out and another sender has this lane now
+        outcomes[entry.kind] = outcome
+        self.sent += 1
+        metrics.OUTBOX_FINISHED.labels(entry.kind, outcome).inc()
+        log.info("outbox.delivered", entry=entry.id, kind=entry.kind, ticket=entry.ticket, outcome=outcome)
+        return True
 
     async def _wait(self, lane: str, entry: OutboxEntry, exc: RetryLater) -> None:
         entry.attempts += 1
         self.retried += 1
+        metrics.OUTBOX_RETRIES.labels(exc.reason).inc()
+        if exc.flood:
+            metrics.telegram_429("outbox")
         delay = exc.delay if exc.delay is not None else backoff(entry.attempts)
         if exc.flood and exc.delay:
             now = time.monotonic()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ from redis.exceptions import RedisError
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot import metrics
 from bot.context import DEPS_KEY, BotApplication, Deps
 from bot.logs import get_logger
 from storage.connection import StorageUnavailable
@@ -76,6 +78,7 @@ class DurablePoller:
         self._drained.set()
         self.token = update_log.new_token()
         self.holds_lease = False
+        self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
         # Update ids whose handling failed for want of storage (filled by the error handler).
         self.storage_failures: set[int] = set()
         application.bot_data[STORAGE_FAILURES_KEY] = self.storage_failures
@@ -115,6 +118,7 @@ class DurablePoller:
     async def _take_lease(self) -> None:
         said = False
         while not self._stopping.is_set():
+            self.progressed_at = time.time()
             try:
                 if await self._log.acquire_lease(self.token, LEASE_SECONDS):
                     self.holds_lease = True
@@ -164,6 +168,7 @@ class DurablePoller:
         backoff = 1.0
         outage = False  # the last batch could not be stored
         while not self._stopping.is_set() and self.holds_lease:
+            self.progressed_at = time.time()
             if offset is None:
                 try:
                     offset = await self._log.offset()
@@ -174,6 +179,7 @@ class DurablePoller:
             if len(self._in_flight) >= MAX_IN_FLIGHT:
                 await self._sleep(0.05)
                 continue
+            self.progressed_at = time.time() + self._poll_timeout  # the long poll's wait is no stall
             try:
                 updates = await self._fetch(offset)
             except asyncio.CancelledError:
@@ -181,6 +187,7 @@ class DurablePoller:
             except InvalidToken:
                 raise
             except RetryAfter as exc:
+                metrics.telegram_429("poller")
                 wait = exc.retry_after
                 await self._sleep(float(wait if isinstance(wait, int | float) else wait.total_seconds()))
                 continue
@@ -200,6 +207,7 @@ class DurablePoller:
             except STORAGE_ERRORS as exc:
                 # Not stored, so not confirmed: Telegram keeps them. Tell each user once, and fetch again
                 # soon (the same batch comes back at once), so that what arrives meanwhile is told too.
+                metrics.redis_error("poller")
                 if not outage:
                     log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
                 outage = True
@@ -247,9 +255,11 @@ class DurablePoller:
         while True:
             try:
                 async with self._semaphore:
-                    await self.handle(update)
+                    with metrics.handling(update, serial_key(update)):  # counted, timed, logs bound
+                        await self.handle(update)
                 return
             except STORAGE_ERRORS as exc:
+                metrics.redis_error("poller")
                 log.error("update.storage_unavailable", update_id=update.update_id, error=type(exc).__name__)
                 await self._tell_storage_trouble(update)
             except Exception:
@@ -322,6 +332,7 @@ class DurablePoller:
         """Handle one update unless it was handled before, then record it (storage errors propagate)."""
         if await self._log.is_handled(update.update_id):
             log.info("update.skipped_duplicate", update_id=update.update_id)
+            metrics.update_outcome("duplicate")
             await self._log.mark_handled(update.update_id)  # clears a pending copy, if any
             return
         self.storage_failures.discard(update.update_id)

@@ -33,6 +33,7 @@ from bot.embedded_redis import open_redis
 from bot.exports import ExportContext, csv_text, open311, workbook_bytes
 from bot.i18n import Translator
 from storage.audit import AuditEntry, AuditLog
+from storage.cosign import CoSignRepository
 from storage.keys import Keys
 from storage.officials import OfficialRepository
 from storage.petitions import PetitionRepository
@@ -86,16 +87,20 @@ def cmd_report(args: argparse.Namespace, settings: Settings, directory: Director
         async with open_redis(settings) as redis:
             keys = Keys(settings.redis_key_prefix, directory.ticket_prefix.lower())
             officials_repo = OfficialRepository(redis, keys)
-            service = ReportService(PetitionRepository(redis, keys), officials_repo)
+            service = ReportService(
+                PetitionRepository(redis, keys), officials_repo, cosign=CoSignRepository(redis, keys)
+            )
             loading = progress_bar(sys.stderr, "loading ") if show else None
             petitions, dialogues = await service.load(period, Scope(), loading)
-            report = compute(petitions, period, now, dialogues)
+            co_signers = await service.co_signers(petitions)
+            report = compute(petitions, period, now, dialogues, co_signers)
             received = received_in(petitions, period)
             ctx = ExportContext(
                 directory,
                 {o.id: o for o in await officials_repo.all()},
                 {u.key: u for u in await officials_repo.units()},
                 gettext,
+                co_signers,
             )
             writing = progress_bar(sys.stderr, "writing ") if show else None
             if args.format == "xlsx":

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
+from bot import metrics
 from bot.domain.cases import CaseService
 from bot.domain.clock import Clock
-from bot.logs import get_logger
-from storage.timers import TimerRepository
+from bot.logs import bound, get_logger
+from storage.timers import Timer, TimerRepository
 
 log = get_logger(__name__)
 
@@ -43,6 +45,7 @@ class TimerWorker:
         self._flush = flush
         self._interval = interval
         self._stopping = asyncio.Event()
+        self.progressed_at = time.time()  # the loop's last turn (per-process health, bot.health)
 
     def stop(self) -> None:
         """Finish after the timers in hand."""
@@ -51,9 +54,11 @@ class TimerWorker:
     async def run(self) -> None:
         """Fire due timers until ``stop()``; no exception of one round ends the loop."""
         while not self._stopping.is_set():
+            self.progressed_at = time.time()
             try:
                 fired = await self.tick()
             except (RedisError, OSError) as exc:
+                metrics.redis_error("timers")
                 log.warning("timers.storage_unavailable", error=type(exc).__name__)
                 fired = 0
             except Exception:
@@ -67,16 +72,20 @@ class TimerWorker:
         """Claim and fire what is due now; returns how many timers fired."""
         claimed = await self._timers.claim(self._clock.now())
         for timer in claimed:
-            try:
-                lanes = await self._cases.fire_timer(timer)
-            except (RedisError, OSError):
-                raise  # the claim expires and the timer fires again later
-            except Exception:
-                log.error("timer.failed", exc_info=True, timer=timer.member)
-            else:
-                await self._timers.done(timer)
-                log.info("timer.fired", timer=timer.member)
-                await self._flush(lanes)
-                continue
-            await self._timers.done(timer)
+            with bound(ticket=timer.ticket or None):  # on every line logged while it fires
+                await self._fire(timer)
         return len(claimed)
+
+    async def _fire(self, timer: Timer) -> None:
+        try:
+            lanes = await self._cases.fire_timer(timer)
+        except (RedisError, OSError):
+            raise  # the claim expires and the timer fires again later
+        except Exception:
+            log.error("timer.failed", exc_info=True, timer=timer.member)
+            await self._timers.done(timer)
+            return
+        await self._timers.done(timer)
+        metrics.TIMERS_FIRED.labels(timer.kind).inc()
+        log.info("timer.fired", timer=timer.member)
+        await self._flush(lanes)

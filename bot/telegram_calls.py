@@ -30,6 +30,7 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
 from bot.logs import get_logger
 
 log = get_logger(__name__)
@@ -162,6 +163,7 @@ class ResilientLimiter(BaseRateLimiter[int]):
                 if floods >= FLOOD_RETRIES:
                     raise
                 floods += 1
+                metrics.telegram_429("handlers")
                 wait = retry_after_seconds(exc)
                 log.info("telegram.flood_wait", method=endpoint, wait=wait)
                 await asyncio.sleep(wait)

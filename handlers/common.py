@@ -115,7 +115,7 @@ def excerpt(text: str, limit: int) -> str:
 
 def length_limit(_: Gettext) -> str:
     """The sentence a prompt ends with, so the limit is known before typing."""
-    return _("(At most {limit} characters.)").format(limit=NOTE_MAX)
+    return _("(At most {limit} characters.)").format(limit=_.number(NOTE_MAX))
 
 
 def too_long(_: Gettext, exc: NoteTooLong) -> str:
@@ -123,7 +123,7 @@ def too_long(_: Gettext, exc: NoteTooLong) -> str:
     return _(
         "⚠️ This text is too long: {length} characters, at most {maximum}. Nothing was sent or saved. "
         "Please shorten it and send it again."
-    ).format(length=exc.length, maximum=exc.maximum)
+    ).format(length=_.number(exc.length), maximum=_.number(exc.maximum))
 
 
 class Screen(NamedTuple):

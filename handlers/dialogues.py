@@ -141,13 +141,17 @@ def follow_up_text(_: Gettext, counts: FollowUp) -> str:
     )
 
 
-def _question_line(_: Gettext, petition: Petition, deps: Deps, dialogue: Dialogue | None) -> str:
+def _question_line(
+    _: Gettext, petition: Petition, deps: Deps, dialogue: Dialogue | None, co_signers: int = 0
+) -> str:
     locality = deps.directory.locality(petition.locality_code)
     line = "• <b>{}</b> · {} · {}".format(
         esc(petition.id),
         esc(locality.name if locality else petition.locality_code),
         _(STATUS_LABELS[petition.status]),
     )
+    if co_signers:
+        line += " · 👥 " + _("{count} joined").format(count=co_signers)
     if petition.overdue:
         line += " ⏰"
     short = petition.description if len(petition.description) <= 120 else petition.description[:120] + "…"
@@ -221,13 +225,16 @@ async def _show(update: Update, turn: Turn, dialogue: Dialogue, *, edit: bool) -
     deps = turn.deps
     actor = await _actor(update, deps)
     questions = await deps.dialogues.questions(dialogue.id)
+    # The agenda: the questions most citizens joined ("me too") first, then the oldest.
+    joined = await deps.cosign.counts([p.id for p in questions])
+    questions.sort(key=lambda p: -joined.get(p.id, 0))
     if deps.dialogues.may_run(actor, dialogue):
         lines = [dialogue_card(_, dialogue, deps, len(await deps.dialogues.repo.attendees(dialogue.id)))]
         lines.append("ℹ️ " + _(STATUS_TEXT[dialogue.status]))
         lines.append(follow_up_text(_, follow_up(dialogue, questions)))
         if questions:
             lines += ["", "<b>{}</b>".format(_("Questions and proposals"))]
-            lines += [_question_line(_, p, deps, dialogue) for p in questions[:20]]
+            lines += [_question_line(_, p, deps, dialogue, joined.get(p.id, 0)) for p in questions[:20]]
         await _send_long(update, "\n".join(lines), _runner_keyboard(_, dialogue, questions), edit=edit)
         return
     if actor.is_staff:
@@ -238,7 +245,7 @@ async def _show(update: Update, turn: Turn, dialogue: Dialogue, *, edit: bool) -
             "",
             "<b>{}</b> ({})".format(_("Questions for you"), len(mine)),
         ]
-        lines += [_question_line(_, p, deps, None) for p in mine[:30]]
+        lines += [_question_line(_, p, deps, None, joined.get(p.id, 0)) for p in mine[:30]]
         rows = [[button(f"📋 {p.id}", callbacks.build("o", "card", p.id))] for p in mine[:10]]
         await _send_long(update, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None, edit=edit)
         return

@@ -6,6 +6,7 @@ from redis.exceptions import RedisError
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
+from bot import metrics
 from bot.context import BotContext
 from bot.errors import StorageUnavailable
 from bot.logs import get_logger
@@ -21,6 +22,9 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("telegram.forbidden", update_id=update_id, detail=str(error))
         return
     storage_down = isinstance(error, StorageUnavailable | RedisError | ConnectionError | OSError)
+    metrics.update_outcome("storage_error" if storage_down else "error")  # counted with the update
+    if storage_down:
+        metrics.redis_error("handler")
     if storage_down and isinstance(update, Update):
         # The poller tells the user their message is kept, and handles the update again once Redis
         # answers (bot.polling): nothing to say here.

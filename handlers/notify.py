@@ -291,6 +291,8 @@ async def _render(out: Outbound, entry: OutboxEntry) -> str:
         return "delivered"
     if kind == "relay_to_official":
         return await _relay_to_official(out, entry, petition)
+    if entry.official_id is None and entry.data.get("co_signer") and entry.lane != petition.citizen_id:
+        return await _to_co_signer(out, entry, petition)
     if entry.official_id is None:
         return await _to_citizen(out, entry, petition)
     return await _to_official(out, entry, petition)
@@ -361,8 +363,16 @@ async def _card(
 ) -> None:
     unit = await out.deps.cases.unit(assignee.unit) if assignee else None
     officials = await out.deps.cases.officials_by_id()  # to name who transferred the case
+    co_signers = await out.deps.cosign.count(petition.id)  # me too: the card shows how many joined
     screen = views.case_screen(
-        _, petition, out.deps.directory, assignee, unit, header=header, officials=officials
+        _,
+        petition,
+        out.deps.directory,
+        assignee,
+        unit,
+        header=header,
+        officials=officials,
+        co_signers=co_signers,
     )
     if screen.preface:
         await out.message(chat_id, screen.preface, thread_id=thread_id)
@@ -414,6 +424,76 @@ async def _to_citizen(out: Outbound, entry: OutboxEntry, petition: Petition) -> 
             return "fallback"
         return "unreachable"
     return "delivered"
+
+
+CO_SIGNER_HEADER = N_("👥 News of petition {ticket}, which you joined:")
+CO_SIGNER_FILE = N_("📎 (a photo or file, sent to the citizen who filed the petition)")
+
+
+async def _to_co_signer(out: Outbound, entry: OutboxEntry, petition: Petition) -> str:
+    """Me too: a petition's news for a citizen who joined it (the lane is their citizen id), under a line
+    saying which petition it is; nothing when they left meanwhile (erased their data). Nobody else is
+    told when a co-signer cannot be reached: the petitioner's own news carries the fallback."""
+    citizen_id = entry.lane
+    if not await out.deps.cosign.is_co_signer(petition.id, citizen_id):
+        return "not_co_signer"
+    channel, _sep, external = citizen_id.partition(":")
+    if channel != "tg" or not external.lstrip("-").isdigit():
+        return "no_channel"
+    chat = int(external)
+    _ = await language_of(out.deps, chat)
+    header = _(CO_SIGNER_HEADER).format(ticket=esc(petition.id))
+    try:
+        if entry.kind == "verdict":
+            from handlers.citizen.verdict import verdict_keyboard, verdict_question
+
+            await out.message(
+                chat, header + "\n" + verdict_question(_, petition), verdict_keyboard(petition, _)
+            )
+        elif entry.kind == "relay_to_citizen":
+            from handlers.official.cases import CITIZEN_NEWS
+
+            text = entry.data.get("note") or entry.data.get("caption") or ""
+            assignee = (await out.deps.cases.officials_by_id()).get(petition.assignee_id or "")
+            unit = await out.deps.cases.unit(assignee.unit) if assignee else None
+            news = _(CITIZEN_NEWS[CaseAction.REPLY]).format(
+                ticket=esc(petition.id), unit=esc(unit.name if unit else "")
+            )
+            body = f"{header}\n{news}\n"
+            body += "<blockquote>{}</blockquote>".format(esc(text)) if text else _(CO_SIGNER_FILE)
+            await out.message(chat, body)
+        elif entry.kind == "news":
+            await out.message(chat, header + "\n" + await _news_text(out.deps, entry, petition, _))
+        elif entry.kind == "outcome_news":
+            from handlers.dialogues import outcome_news
+
+            await out.message(chat, header + "\n" + await outcome_news(out.deps, entry, petition, _))
+        elif entry.kind in NOTICE_TEXTS:
+            await out.message(chat, header + "\n" + await _citizen_notice_text(out.deps, entry, petition, _))
+        else:
+            raise ValueError(f"unknown co-signer entry kind {entry.kind!r}")
+    except Unreachable as exc:
+        log.info("co_signer.unreachable", ticket=petition.id, kind=entry.kind, error=str(exc))
+        return "unreachable"
+    return "delivered"
+
+
+async def _news_text(deps: Deps, entry: OutboxEntry, petition: Petition, _: Gettext) -> str:
+    """An official's action told as text (the headline and the official's words; no file, no hint to
+    answer: a co-signer follows the petition, the petitioner converses)."""
+    from handlers.official.cases import CITIZEN_NEWS
+
+    action = CaseAction(entry.data["action"])
+    officials = await deps.cases.officials_by_id()
+    responsible = officials.get(entry.data.get("assignee") or petition.assignee_id or "")
+    unit = await deps.cases.unit(responsible.unit) if responsible else None
+    news = _(CITIZEN_NEWS[action]).format(ticket=esc(petition.id), unit=esc(unit.name if unit else ""))
+    note = entry.data.get("note", "")
+    if note and action != CaseAction.ACCEPT:
+        news += "\n<blockquote>{}</blockquote>".format(esc(note))
+    elif "from_chat" in entry.data:
+        news += "\n" + _(CO_SIGNER_FILE)
+    return news
 
 
 async def _citizen_message(

@@ -52,9 +52,20 @@ Lua scripts below then run unchanged on a single server, on Sentinel replicas or
 | ``broadcasts:pacer`` | string (float) | 1 minute | the next send slot shared by every process (rate limit) |
 | ``broadcast:draft:<tg id>`` | string (JSON) | 2 hours | an admin's /broadcast in progress |
 | ``heartbeat:poller`` | string (ISO time) | 90 s | set by the polling loop after every poll (health check) |
+| ``heartbeat:process:<name>`` | hash | 3 × stall threshold | one process's loops: loop → last progress (epoch s), host, pid, role |
+| ``processes`` | zset | trimmed (1 day) | process names that wrote a heartbeat, score = last write (``health --all``) |
 | ``updates:pending`` | hash | none | update_id → raw update JSON: fetched, not yet handled (replayed at start) |
 | ``poller:lease`` | string (token) | 30 s, renewed | held by the one process that polls Telegram |
 | ``outbox:*`` | see ``storage/outbox.py`` | none | messages owed to people, per recipient lane, until delivered |
+| ``similar:docs`` | hash | none | "me too" index: petition number → ``locality|category|folded syllables`` (open petitions) |
+| ``similar:df`` | hash | none | folded syllable → how many indexed open petitions contain it (for IDF) |
+| ``similar:open:<locality>:<category>`` | set (ints) | none | a bucket: numbers of the open petitions of one locality and topic |
+| ``similar:open:<locality>:<category>:t:<syllable>`` | set (ints) | none | inverted index: the bucket's petitions containing the syllable |
+| ``similar:built`` | string | none | set once every open petition was indexed |
+| ``cosigners:<ticket>`` | set | none | citizen ids who joined a petition ("me too"), never shown to officials |
+| ``citizen:<cid>:cosigned`` | zset | none | tickets a citizen joined, score = time joined |
+| ``cosigner-verdicts:<ticket>`` | hash | none | co-signer's citizen id → their verdict JSON (resolved, rating, comment) |
+| ``topics:corrections`` | stream | none | officials' topic corrections: ticket, from, to, suggested, folded syllables |
 
 ``cid`` is channel-qualified (``tg:123456``) so another messenger can share the key space.
 
@@ -102,6 +113,7 @@ PERSONAL_DATA_KEYS: dict[str, str] = {
     "subscription_offer": "citizen_id",
     "awaiting": "telegram_id",
     "outbox_citizen_lane": "citizen_id",
+    "cosigned_by_citizen": "citizen_id",
 }
 # Shared sets, sorted sets, hashes or lists in which a citizen appears as a member (or hash field),
 # written as their citizen id or their bare Telegram id: ``Keys`` method names; a method with
@@ -118,6 +130,8 @@ PERSONAL_DATA_MEMBERS: list[str] = [
     "broadcast_recipients",
     "broadcast_status",
     "broadcast_inflight",
+    "cosigners",
+    "cosigner_verdicts",
 ]
 
 
@@ -227,6 +241,14 @@ class Keys:
     def poller_heartbeat(self) -> str:
         """Refreshed by the polling loop; its absence means the bot is not polling."""
         return f"{self._p}:heartbeat:poller"
+
+    def process_heartbeat(self, name: str) -> str:
+        """One process's heartbeat: when each of its loops last made progress."""
+        return f"{self._p}:heartbeat:process:{name}"
+
+    def processes(self) -> str:
+        """Every process that wrote a heartbeat lately, by when."""
+        return f"{self._p}:processes"
 
     def official(self, official_id: str) -> str:
         """One official."""
@@ -375,6 +397,42 @@ class Keys:
     def retention_sweep(self) -> str:
         """The lock of the retention sweep (one process at a time)."""
         return f"{self._p}:retention:sweep"
+
+    def similar_docs(self) -> str:
+        """The "me too" index: petition number → locality, category and folded syllables."""
+        return f"{self._p}:similar:docs"
+
+    def similar_df(self) -> str:
+        """How many indexed open petitions contain each folded syllable."""
+        return f"{self._p}:similar:df"
+
+    def similar_bucket(self, locality_code: str, category: str) -> str:
+        """The open petitions of one locality and topic (petition numbers)."""
+        return f"{self._p}:similar:open:{locality_code}:{category}"
+
+    def similar_postings(self, locality_code: str, category: str, token: str) -> str:
+        """The petitions of a bucket whose description contains a folded syllable."""
+        return f"{self._p}:similar:open:{locality_code}:{category}:t:{token}"
+
+    def similar_built(self) -> str:
+        """Set once every open petition was indexed."""
+        return f"{self._p}:similar:built"
+
+    def cosigners(self, ticket: str) -> str:
+        """Citizen ids who joined a petition ("me too")."""
+        return f"{self._p}:cosigners:{ticket}"
+
+    def cosigned_by_citizen(self, citizen_id: str) -> str:
+        """The petitions a citizen joined, by time joined."""
+        return f"{self._p}:citizen:{citizen_id}:cosigned"
+
+    def cosigner_verdicts(self, ticket: str) -> str:
+        """Each co-signer's verdict on a resolved petition."""
+        return f"{self._p}:cosigner-verdicts:{ticket}"
+
+    def topic_corrections(self) -> str:
+        """Officials' topic corrections (a stream), to improve the topics vocabulary."""
+        return f"{self._p}:topics:corrections"
 
     def personal_data_keys(self, citizen_id: str) -> list[str]:
         """Every registered key holding only this citizen's personal data (``PERSONAL_DATA_KEYS``)."""

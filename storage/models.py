@@ -108,6 +108,9 @@ class Draft(Stored):
     contact_name: str | None = None
     contact_phone: str | None = None
     dialogue_id: str | None = None  # a question for a dialogue
+    suggested_topics: list[str] = Field(default_factory=list)  # offered from the description, best first
+    similar_checked: bool = False  # the search for a similar open petition ("me too") was done
+    similar_offer: list[str] = Field(default_factory=list)  # the similar open petitions offered to join
 
 
 class Step(StrEnum):
@@ -122,6 +125,7 @@ class Step(StrEnum):
     ATTACHMENTS = "attachments"
     CONTACT = "contact"
     CONFIRM = "confirm"
+    SIMILAR = "similar"  # similar open petitions were found: join one ("me too") or continue
 
 
 class CaseInput(Stored):
@@ -250,6 +254,7 @@ class Petition(Stored):
     reopen_count: int = 0
     verdict: Verdict | None = None
     dialogue_id: str | None = None  # a question asked for (or a proposal raised at) a dialogue
+    suggested_topics: list[str] = Field(default_factory=list)  # topics suggested from the description
 
     @property
     def overdue(self) -> bool:

@@ -11,6 +11,8 @@ from storage.keys import DRAFT_RECEIPT_TTL, SESSION_TTL, Keys
 from storage.models import Petition, Session
 from storage.outbox import OutboxEntry, outbox_args, with_outbox
 
+CO_SIGNER_LANE = "@co-signer@"  # update_petition.lua records such an entry once per co-signer
+
 
 class PetitionRepository:
     """Reads and writes ``petition:*``, ``counter:*`` and ``idx:petitions:*`` keys."""
@@ -77,10 +79,13 @@ class PetitionRepository:
         after: Petition,
         timers: Sequence[tuple[str, float]] = (),
         outbox: Sequence[OutboxEntry] = (),
+        co_signers: Sequence[OutboxEntry] = (),
     ) -> bool:
         """Store ``after`` if the petition is still at ``before.version`` (``after.version`` must be
         the next one); move its index entries; schedule ``timers`` and record the messages the change
-        owes (``outbox``) in the same step. False when someone changed it first."""
+        owes (``outbox``) in the same step. ``co_signers``: entries recorded once for each citizen who
+        joined the petition at that moment ("me too"; their lane is set per co-signer). False when
+        someone changed it first."""
         if after.version != before.version + 1:
             raise ValueError("after.version must be before.version + 1")
         placeholder = self._keys.open_petitions_by_assignee("-")
@@ -98,6 +103,7 @@ class PetitionRepository:
                 old_open,
                 new_open,
                 self._keys.timers_due(),
+                self._keys.cosigners(before.id),
             ],
             args=[
                 str(before.version),
@@ -108,6 +114,8 @@ class PetitionRepository:
                 self._keys.outbox_base(),
                 len(timers),
                 *[part for member, due in timers for part in (due, member)],
+                len(co_signers),
+                *[entry.model_copy(update={"lane": CO_SIGNER_LANE}).body() for entry in co_signers],
                 *outbox_args(outbox),
             ],
         )

@@ -8,15 +8,17 @@ officials directory — never from what a button claims.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.clock import Clock
+from bot.domain.cosign import for_co_signers
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.escalation import DeadlineTracker, Notice, lanes_of, next_up, owed
 from bot.domain.routing import RouteDecision, route
+from bot.domain.similarity import features
 from bot.domain.visible_text import is_visibly_empty
 from bot.errors import EvidenceRequired, NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from storage.audit import AuditLog
@@ -25,6 +27,7 @@ from storage.officials import DirectorySettings, OfficialRepository
 from storage.outbox import OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.timers import Timer, TimerRepository
+from storage.topics import TopicCorrection, TopicCorrectionRepository
 
 # The longest note (an official's reply, question, resolution, reason; what a citizen adds; a team chat
 # message for the citizen), in UTF-16 units as Telegram counts: with the header around it the message
@@ -164,6 +167,14 @@ def checked_note(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class CaseTopicChange:
+    """A corrected topic: the petition before and after."""
+
+    before: Petition
+    after: Petition
+
+
 def next_status(action: CaseAction, current: PetitionStatus) -> PetitionStatus:
     """The status an action leads to."""
     if action == CaseAction.ACCEPT:
@@ -233,6 +244,13 @@ class CaseService:
         self.audit = audit
         # Other timer kinds (dialogue reminders...) registered by the composition root.
         self.timer_kinds: dict[str, Callable[[Timer], Awaitable[tuple[str, ...]]]] = {}
+        self.corrections: TopicCorrectionRepository | None = None  # officials' topic corrections
+        # Told of every petition written here (before, after): e.g. the "me too" index follows status.
+        self.observers: list[Callable[[Petition, Petition], Awaitable[None]]] = []
+
+    async def _changed(self, before: Petition, after: Petition) -> None:
+        for observer in self.observers:
+            await observer(before, after)
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who this Telegram user is to the case workflow."""
@@ -403,17 +421,60 @@ class CaseService:
         after.version = before.version + 1
         after.stage = before.stage + 1
         entries = action_owes(action, actor, before, after, note, relay)
-        if not await self._petitions.update(before, after, timers, entries):
+        if not await self._petitions.update(before, after, timers, entries, for_co_signers(entries, after)):
             return None  # written meanwhile: check again
+        await self._changed(before, after)
         if self.audit is not None:
             details = {"to": after.assignee_id or ""} if action == CaseAction.TRANSFER else {}
             await self.audit.append(actor.ref, HISTORY_ACTION[action], now, ticket, **details)
         return CaseChange(action, before, after, note, lanes=lanes_of(entries))
 
+    async def change_topic(
+        self, actor: Actor, ticket: str, stage: int, category: str, *, known: Collection[str]
+    ) -> CaseTopicChange:
+        """Correct an open case's topic (a category of ``known``); the correction is recorded for the
+        topics vocabulary (``python -m bot topics corrections``). The assignee stays: Transfer moves it."""
+        if self.corrections is None or category not in known:
+            raise UnknownChoice(category)
+        for _attempt in range(3):
+            before = await self.visible_to(actor, ticket)
+            if before.stage != stage or not before.is_open:
+                raise StaleAction(ticket)
+            if before.category == category:
+                raise UnknownChoice(category)
+            now = self._clock.now()
+            after = before.model_copy(deep=True)
+            after.category = category
+            after.history.append(
+                HistoryEntry(
+                    at=now, actor=actor.ref, action="topic_changed", note=f"{before.category} → {category}"
+                )
+            )
+            after.updated_at = now
+            after.version = before.version + 1
+            after.stage = before.stage + 1
+            correction = TopicCorrection(
+                ticket=ticket,
+                from_topic=before.category,
+                to_topic=category,
+                suggested=tuple(before.suggested_topics),
+                features=tuple(features(before.description)),
+                by=actor.ref,
+                at=now,
+            )
+            if await self.corrections.change_topic(before, after, correction):
+                await self._changed(before, after)
+                if self.audit is not None:
+                    await self.audit.append(
+                        actor.ref, "topic_changed", now, ticket, **{"from": before.category, "to": category}
+                    )
+                return CaseTopicChange(before, after)
+        raise StaleAction(ticket)
+
     async def fire_timer(self, timer: Timer) -> tuple[str, ...]:
         """Apply a due timer to its petition (once: a repeated firing finds nothing to do), recording the
-        notices it owes in the same write; returns their outbox lanes. Other timer kinds (dialogue
-        reminders) record their notices themselves."""
+        notices it owes (to the citizen and to those who joined) in the same write; returns their
+        outbox lanes. Other timer kinds (dialogue reminders) record their notices themselves."""
         if timer.kind in self.timer_kinds:
             return await self.timer_kinds[timer.kind](timer)
         if self.tracker is None:
@@ -431,18 +492,25 @@ class CaseService:
             after.updated_at = now
             after.version = before.version + 1
             entries = owed(notices, after.citizen_id)
-            if await self._petitions.update(before, after, timers, entries):
+            if await self._petitions.update(before, after, timers, entries, for_co_signers(entries, after)):
+                await self._changed(before, after)
                 return lanes_of(entries)
         return ()
 
     async def _citizen_change(
-        self, citizen_id: str, ticket: str, change: Callable[[Petition, datetime], list[Notice] | None]
+        self,
+        citizen_id: str,
+        ticket: str,
+        change: Callable[[Petition, datetime], list[Notice] | None],
+        *,
+        co_signer: bool = False,
     ) -> tuple[Petition, tuple[str, ...]]:
-        """Apply a citizen's change to their own petition with the usual versioned write, recording the
-        notices it owes; returns the petition and their outbox lanes."""
+        """Apply a citizen's change to their own petition (or, ``co_signer``, to one the caller checked
+        they joined) with the usual versioned write, recording the notices it owes; returns the petition
+        and their outbox lanes."""
         for _attempt in range(5):
             before = await self._petitions.get(ticket)
-            if before is None or before.citizen_id != citizen_id:
+            if before is None or (before.citizen_id != citizen_id and not co_signer):
                 raise NotAllowed(ticket)
             after = before.model_copy(deep=True)
             now = self._clock.now()
@@ -453,7 +521,8 @@ class CaseService:
             after.version = before.version + 1
             timers = self.tracker.timers(after, now) if self.tracker else []
             entries = owed(notices, after.citizen_id)
-            if await self._petitions.update(before, after, timers, entries):
+            if await self._petitions.update(before, after, timers, entries, for_co_signers(entries, after)):
+                await self._changed(before, after)
                 return after, lanes_of(entries)
         raise StaleAction(ticket)
 
@@ -509,9 +578,12 @@ class CaseService:
         petition, _notices = await self._citizen_change(citizen_id, ticket, store)
         return petition
 
-    async def reopen(self, citizen_id: str, ticket: str, reason: str) -> tuple[Petition, tuple[str, ...]]:
+    async def reopen(
+        self, citizen_id: str, ticket: str, reason: str, *, co_signer: bool = False
+    ) -> tuple[Petition, tuple[str, ...]]:
         """ "Not yet": back to the same official with the citizen's reason; the second time, one level up.
-        NoteTooLong when the reason is over NOTE_MAX."""
+        ``co_signer``: said by a citizen who joined the petition (the caller checked it). NoteTooLong
+        when the reason is over NOTE_MAX."""
         if is_visibly_empty(reason):
             raise NoteRequired("reopen")
         checked_note(reason)
@@ -531,8 +603,8 @@ class CaseService:
             petition.history.append(
                 HistoryEntry(
                     at=now,
-                    actor="citizen",
-                    action="reopened",
+                    actor="co-signer" if co_signer else "citizen",
+                    action="co_signer_reopened" if co_signer else "reopened",
                     status=PetitionStatus.IN_PROGRESS,
                     note=reason,
                 )
@@ -546,7 +618,7 @@ class CaseService:
                 notices += tracker.escalate_now(petition, now, officials, reason="reopened")
             return notices
 
-        return await self._citizen_change(citizen_id, ticket, reopen)
+        return await self._citizen_change(citizen_id, ticket, reopen, co_signer=co_signer)
 
     async def link_topic(self, ticket: str, chat_id: int, thread_id: int) -> None:
         """The petition is discussed in this forum topic of a team chat."""
@@ -593,7 +665,8 @@ class CaseService:
             entries = (
                 [] if internal else [relay_entry("relay_to_citizen", after.citizen_id, after, relay, note)]
             )
-            if await self._petitions.update(before, after, outbox=entries):
+            shared = for_co_signers(entries, after)  # me too: an official's answer reaches them too
+            if await self._petitions.update(before, after, outbox=entries, co_signers=shared):
                 return after, lanes_of(entries)
         raise StaleAction(ticket)
 

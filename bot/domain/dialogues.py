@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.cases import OPEN, Actor, CaseService
 from bot.domain.clock import Clock
+from bot.domain.cosign import for_co_signers
 from bot.domain.deadlines import DeadlineKind
 from bot.domain.directory import Directory, PetitionType
 from bot.domain.escalation import DeadlineTracker, epoch
@@ -463,7 +464,9 @@ class DialogueService:
             after.version = before.version + 1
             after.stage = before.stage + 1
             entries = self._outcome_owes(dialogue_id, after, outcome)
-            if await self._petitions.update(before, after, timers, entries):
+            # Me too: those who joined the question hear the outcome too (and are asked for a verdict).
+            shared = for_co_signers(entries, after)
+            if await self._petitions.update(before, after, timers, entries, shared):
                 return after
         raise StaleAction(ticket)
 

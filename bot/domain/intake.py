@@ -2,7 +2,10 @@
 
 The conversation is a state machine over ``storage.models.Session``. The step is derived from the
 draft: the first field still missing (locality → category → type → description → attachments →
-contact), then the summary. Every method takes the session loaded from Redis for this update,
+contact), then the summary. Once the place, topic, kind and description are known, the open petitions
+of that place and topic are searched for the same problem (``Step.SIMILAR``, "me too"): the citizen
+may join one instead of filing a new petition. A description typed before the topic was chosen gives
+topic suggestions (``suggest_topics``). Every method takes the session loaded from Redis for this update,
 changes it, and the caller stores it again — so a restarted bot continues at the same step.
 """
 
@@ -17,6 +20,8 @@ from bot.domain.clock import Clock
 from bot.domain.directory import Directory, PetitionType
 from bot.domain.escalation import DeadlineTracker, lanes_of
 from bot.domain.routing import RouteDecision
+from bot.domain.similarity import SimilarityService, SimilarPetition
+from bot.domain.topics import TopicClassifier
 from bot.domain.visible_text import is_visibly_empty, visible_length
 from bot.errors import (
     DescriptionEmpty,
@@ -27,11 +32,13 @@ from bot.errors import (
     TooManyAttachments,
     UnknownChoice,
 )
+from storage.cosign import ALREADY, JOINED, OWN, CoSignRepository
 from storage.models import Attachment, Draft, HistoryEntry, Petition, PetitionStatus, Session, Step
 from storage.outbox import ADMINS_LANE, OutboxEntry, official_lane
 from storage.petitions import PetitionRepository
 from storage.sessions import SessionRepository
 
+OFFERED = 3  # similar open petitions offered at most
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 3500
 ATTACHMENTS_MAX = 10
@@ -71,6 +78,15 @@ def submission_owes(petition: Petition) -> list[OutboxEntry]:
     return entries
 
 
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """The result of "me too": the petition joined, how many joined it, whether this press added one."""
+
+    ticket: str
+    co_signers: int
+    added: bool
+
+
 def draft_tag(draft: Draft) -> str:
     """The tag carried in the draft's buttons, to recognise buttons of an older draft."""
     return draft.id
@@ -86,6 +102,8 @@ def next_step(draft: Draft) -> Step:
         return Step.TYPE
     if draft.description is None:
         return Step.DESCRIPTION
+    if not draft.similar_checked:
+        return Step.SIMILAR
     if not draft.attachments_done:
         return Step.ATTACHMENTS
     if not draft.contact_decided:
@@ -109,10 +127,16 @@ class IntakeService:
         clock: Clock,
         router: Router | None = None,
         tracker: DeadlineTracker | None = None,
+        topics: TopicClassifier | None = None,
+        similarity: SimilarityService | None = None,
+        cosign: CoSignRepository | None = None,
     ) -> None:
         self.directory = directory
         self._router = router
         self._tracker = tracker
+        self._topics = topics
+        self._similarity = similarity
+        self._cosign = cosign
         self._sessions = sessions
         self._petitions = petitions
         self._clock = clock
@@ -197,6 +221,7 @@ class IntakeService:
         if self.directory.locality(code) is None:
             raise UnknownChoice(code)
         draft.locality_code = code
+        self._similar_again(draft)
         self._advance(session)
 
     def set_category(self, session: Session, key: str) -> None:
@@ -204,7 +229,12 @@ class IntakeService:
         draft = self._draft(session)
         if self.directory.category(key) is None:
             raise UnknownChoice(key)
+        if draft.category is None and not draft.suggested_topics:
+            # What was proposed from a text typed first is kept with the petition (the prompt that
+            # showed it is not always saved with the session): the same words give the same topics.
+            draft.suggested_topics = self.topic_suggestions(session)
         draft.category = key
+        self._similar_again(draft)
         self._advance(session)
 
     def choose_type(self, session: Session, key: str) -> bool:
@@ -234,7 +264,82 @@ class IntakeService:
             raise DescriptionTooLong(len(cleaned), DESCRIPTION_MAX)
         draft.description = cleaned
         draft.kept_text = None
+        if draft.category is None:
+            draft.suggested_topics = self.suggest_topics(cleaned)
+        self._similar_again(draft)
         self._advance(session)
+
+    def suggest_topics(self, text: str) -> list[str]:
+        """The likely topics of a description (at most three category keys, best first); none
+        without a topics vocabulary."""
+        if self._topics is None:
+            return []
+        return [key for key in self._topics.suggest(text) if self.directory.category(key) is not None]
+
+    def topic_suggestions(self, session: Session) -> list[str]:
+        """The topics to suggest at the topic step: from the description, when the citizen wrote it first."""
+        draft = self._draft(session)
+        text = draft.description or draft.kept_text  # typed first, or at the main menu
+        if text is None or draft.category is not None:
+            return []
+        if not draft.suggested_topics:
+            draft.suggested_topics = self.suggest_topics(text)
+        return list(draft.suggested_topics)
+
+    async def find_similar(self, session: Session, citizen_id: str) -> list[SimilarPetition]:
+        """At ``Step.SIMILAR``: the open petitions to offer (searched once, then the same ones while
+        they stay open). None found: the step is done and the draft moves on."""
+        draft = self._draft(session)
+        if session.step != Step.SIMILAR:
+            return []
+        found: list[SimilarPetition] = []
+        if self._similarity is not None and draft.locality_code and draft.category and draft.description:
+            if draft.similar_offer:
+                found = await self._similarity.offered(draft.similar_offer)
+            else:
+                found = await self._similarity.similar(
+                    draft.locality_code,
+                    draft.category,
+                    draft.description,
+                    dialogue_id=draft.dialogue_id,
+                    limit=OFFERED + 2,
+                )
+                found = [f for f in found if f.petition.citizen_id != citizen_id]
+                if self._cosign is not None:
+                    found = [f for f in found if not await self._cosign.is_member(f.petition.id, citizen_id)]
+                found = found[:OFFERED]
+        draft.similar_offer = [f.petition.id for f in found]
+        if not found:
+            draft.similar_checked = True
+            self._advance(session)
+        return found
+
+    def decline_similar(self, session: Session) -> None:
+        """ "Mine is different": continue with a petition of one's own."""
+        draft = self._draft(session)
+        draft.similar_checked = True
+        draft.similar_offer = []
+        self._advance(session)
+
+    async def join_similar(self, session: Session, citizen_id: str, ticket: str) -> Joined:
+        """ "Me too": become a co-signer of an offered open petition; the draft is discarded in the same
+        step. StaleAction when the petition was not offered or has closed meanwhile (then it is no
+        longer offered)."""
+        draft = self._draft(session)
+        if session.step != Step.SIMILAR or ticket not in draft.similar_offer or self._cosign is None:
+            raise StaleAction("not offered")
+        after = session.model_copy(deep=True)
+        self.cancel(after)
+        after.updated_at = self._clock.now()
+        outcome, count = await self._cosign.join(ticket, citizen_id, self._clock.now(), after)
+        if outcome in (JOINED, ALREADY):
+            self.cancel(session)
+            return Joined(ticket, count, outcome == JOINED)
+        draft.similar_offer = [t for t in draft.similar_offer if t != ticket]
+        if not draft.similar_offer:
+            draft.similar_checked = True
+            self._advance(session)
+        raise StaleAction("own" if outcome == OWN else "closed")
 
     def add_attachment(self, session: Session, attachment: Attachment) -> int:
         """Attach a file or location; returns how many the draft now has."""
@@ -293,6 +398,9 @@ class IntakeService:
             draft.attachments_done = True
         if session.step == Step.CONTACT and (draft.is_anonymous or draft.contact_phone):
             draft.contact_decided = True
+        if session.step == Step.SIMILAR:
+            draft.similar_checked = True  # back to the summary: the citizen keeps their own petition
+            draft.similar_offer = []
         self._advance(session)
 
     async def submit(self, session: Session, *, citizen_id: str, channel: str, language: str) -> Submission:
@@ -335,6 +443,7 @@ class IntakeService:
             assignee_id=decision.official_id if decision else None,
             routed_by=decision.rule.value if decision else None,
             dialogue_id=draft.dialogue_id,
+            suggested_topics=list(draft.suggested_topics),
         )
         timers: list[tuple[str, float]] = []
         if self._tracker is not None:
@@ -353,6 +462,10 @@ class IntakeService:
             outbox=owed,
         )
         self.cancel(session)
+        if self._similarity is not None:
+            stored = await self._petitions.get(ticket)
+            if stored is not None:
+                await self._similarity.add(stored)  # idempotent: a redelivered Confirm indexes again
         return Submission(
             ticket=ticket, created=created, route=decision if created else None, lanes=lanes_of(owed)
         )
@@ -375,6 +488,7 @@ class IntakeService:
     def _set_type(self, session: Session, petition_type: PetitionType) -> None:
         draft = self._draft(session)
         draft.type = petition_type.value
+        self._similar_again(draft)
         session.pending_type = None
         if petition_type.is_formal and draft.is_anonymous:
             # Complaints and denunciations need the citizen's identity (kept confidential).
@@ -382,7 +496,20 @@ class IntakeService:
             draft.is_anonymous = False
         self._advance(session)
 
+    @staticmethod
+    def _similar_again(draft: Draft) -> None:
+        """The place, topic, kind or description changed: search for similar petitions again."""
+        draft.similar_checked = False
+        draft.similar_offer = []
+
     def _advance(self, session: Session) -> None:
-        session.step = next_step(self._draft(session))
+        draft = self._draft(session)
+        session.step = next_step(draft)
+        if session.step == Step.SIMILAR and (
+            self._similarity is None or (draft.type is not None and self._petition_type(draft.type).is_formal)
+        ):
+            # Complaints and denunciations concern the person who files them: nobody joins those.
+            draft.similar_checked = True
+            session.step = next_step(draft)
         if session.step == Step.CONFIRM:
             session.editing = False

@@ -20,6 +20,7 @@ from bot.domain.citizens import CONSENT_TEXT_VERSION
 from bot.domain.clock import Clock
 from storage.audit import AuditLog
 from storage.citizens import CitizenRepository
+from storage.cosign import CoSignRepository
 from storage.keys import Keys
 from storage.models import BlockRecord, Citizen, ConsentPurpose, ConsentRecord, Petition, PetitionStatus
 from storage.petitions import PetitionRepository
@@ -114,6 +115,7 @@ class PrivacyService:
         self.max_petitions_per_day = max_petitions_per_day
         self.flood_max_updates = flood_max_updates
         self.flood_window_seconds = flood_window_seconds
+        self.cosign: CoSignRepository | None = None  # co-signers ("me too") are anonymised with the petition
 
     # --- know, view, copy -------------------------------------------------------------------------
 
@@ -219,6 +221,8 @@ class PrivacyService:
                     ):
                         continue
                     if await self._privacy.anonymise([(petition, anonymised(petition, opaque_id()))]):
+                        if self.cosign is not None:
+                            await self.cosign.anonymise(petition.id, ERASED_PREFIX)
                         await self._audit.append(
                             "system", "retention_anonymised", now, petition.id, days=str(self.retention_days)
                         )

@@ -13,7 +13,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -21,6 +21,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.cases import Actor, subordinates
+from storage.cosign import CoSignRepository
 from storage.models import Official, Petition, PetitionStatus, Role
 from storage.officials import OfficialRepository
 from storage.petitions import PetitionRepository
@@ -29,6 +30,7 @@ STEPS = ("accept", "resolve")
 RESOLVED_STATUSES = frozenset({PetitionStatus.RESOLVED, PetitionStatus.CLOSED})
 OPEN_STATUSES = (PetitionStatus.SUBMITTED, PetitionStatus.ACCEPTED, PetitionStatus.IN_PROGRESS)
 MAX_CUSTOM_DAYS = 3 * 366
+MOST_CO_SIGNED = 5
 _DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
@@ -198,6 +200,9 @@ class Report:
     proposals: int
     proposals_resolved: int
     weekly: list[tuple[date, dict[str, int]]] = field(default_factory=list)  # bucket start → by status
+    co_signatures: int = 0  # citizens who joined ("me too") the petitions received in the period
+    co_signed_petitions: int = 0  # petitions received in the period that someone joined
+    most_co_signed: list[tuple[str, int]] = field(default_factory=list)  # open cases, most joined first
 
     @property
     def resolved_rate(self) -> float | None:
@@ -306,9 +311,12 @@ def compute(
     period: Period,
     now: datetime,
     dialogues: Sequence[DialogueRecord] = (),
+    co_signers: Mapping[str, int] | None = None,
 ) -> Report:
     """The report of ``period``: ``petitions`` are every petition in scope that was loaded (those
-    received in the period, the open ones, and the proposals of ``dialogues``)."""
+    received in the period, the open ones, and the proposals of ``dialogues``); ``co_signers`` is how
+    many citizens joined each ("me too")."""
+    co_signers = co_signers or {}
     everything = {p.id: p for p in petitions}
     cohort = sorted(
         (p for p in everything.values() if period.contains(p.created_at)), key=lambda p: p.created_at
@@ -357,6 +365,12 @@ def compute(
         proposals=len(proposal_tickets),
         proposals_resolved=proposals_resolved,
         weekly=weekly,
+        co_signatures=sum(co_signers.get(p.id, 0) for p in cohort),
+        co_signed_petitions=sum(1 for p in cohort if co_signers.get(p.id, 0)),
+        most_co_signed=sorted(
+            ((p.id, co_signers[p.id]) for p in everything.values() if p.is_open and co_signers.get(p.id, 0)),
+            key=lambda item: (-item[1], item[0]),
+        )[:MOST_CO_SIGNED],
     )
 
 
@@ -400,11 +414,19 @@ class ReportService:
         officials: OfficialRepository,
         dialogues: DialogueSource | None = None,
         batch: int = 500,
+        cosign: CoSignRepository | None = None,
     ) -> None:
         self._petitions = petitions
         self._officials = officials
         self._dialogues = dialogues
         self._batch = batch
+        self._cosign = cosign
+
+    async def co_signers(self, petitions: Sequence[Petition]) -> dict[str, int]:
+        """How many citizens joined each petition ("me too"); empty without co-signers storage."""
+        if self._cosign is None:
+            return {}
+        return await self._cosign.counts([p.id for p in petitions])
 
     async def officials(self) -> list[Official]:
         """The officials directory."""
@@ -432,7 +454,7 @@ class ReportService:
     async def report(self, period: Period, scope: Scope, now: datetime) -> tuple[Report, list[Petition]]:
         """The report and the petitions in scope received in the period (oldest first)."""
         petitions, dialogues = await self.load(period, scope)
-        report = compute(petitions, period, now, dialogues)
+        report = compute(petitions, period, now, dialogues, await self.co_signers(petitions))
         return report, received_in(petitions, period)
 
 

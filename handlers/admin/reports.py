@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
@@ -67,7 +68,11 @@ def _user_id(update: Update) -> int:
 
 def reports(deps: Deps) -> ReportService:
     """The report service over the application's Redis (no dialogue source yet)."""
-    return ReportService(PetitionRepository(deps.redis, deps.keys), OfficialRepository(deps.redis, deps.keys))
+    return ReportService(
+        PetitionRepository(deps.redis, deps.keys),
+        OfficialRepository(deps.redis, deps.keys),
+        cosign=deps.cosign.repo,
+    )
 
 
 async def export_context(deps: Deps, gettext: Gettext) -> ExportContext:
@@ -186,6 +191,7 @@ async def _deliver(update: Update, turn: Turn, actor: Actor, scope: Scope, perio
     now = deps.clock.now()
     report, received = await reports(deps).report(period, scope, now)
     ctx = await export_context(deps, turn._)
+    ctx = replace(ctx, co_signers=await deps.cosign.counts([p.id for p in received]))
     chat = update.effective_chat
     assert chat is not None
     if not fmt:
@@ -263,30 +269,44 @@ def summary_text(_: Gettext, report: Report, ctx: ExportContext, scope: Scope) -
                 p90=_.hours(stats.p90_hours),
             )
         )
+    lines.append(
+        _("<b>Me too:</b> {count} citizens joined {petitions} of these petitions").format(
+            count=_.number(report.co_signatures), petitions=_.number(report.co_signed_petitions)
+        )
+    )
+    if report.most_co_signed:
+        joined = " · ".join(f"{esc(ticket)} ({count})" for ticket, count in report.most_co_signed)
+        lines.append(_("<b>Most joined open cases:</b> {list}").format(list=joined))
     lines.append(_("<b>Overdue now:</b> {count}").format(count=_.number(len(report.overdue))))
     for case in report.overdue[:OVERDUE_SHOWN]:
         lines.append(
             f"  • {esc(case.ticket)} — {esc(ctx.official(case.assignee_id))} ({ctx.when(case.due_at)})"
         )
     lines.append("")
-    lines.append(
-        _(
-            "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
-        ).format(
-            resolved=_.percent(report.resolved_rate),
-            answered=_.number(report.verdicts_answered),
-            rating=_.decimal(report.average_rating),
-            reopen=_.percent(report.reopen_rate),
+    if not report.verdicts_answered:
+        lines.append(_("<b>Citizens' verdicts:</b> none yet"))
+    else:
+        lines.append(
+            _(
+                "<b>Citizens' verdicts:</b> resolved {resolved} of {answered} answers; average rating {rating}; reopened {reopen}"
+            ).format(
+                resolved=_.percent(report.resolved_rate),
+                answered=_.number(report.verdicts_answered),
+                rating=_.decimal(report.average_rating),
+                reopen=_.percent(report.reopen_rate),
+            )
         )
-    )
-    lines.append(
-        _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
-            held=_.number(report.dialogues_held),
-            resolved=_.number(report.proposals_resolved),
-            total=_.number(report.proposals),
-            rate=_.percent(report.proposals_resolution_rate),
+    if not report.proposals:  # no "proposals resolved 0/0 (–)"
+        lines.append(_("<b>Dialogues held:</b> {held}").format(held=_.number(report.dialogues_held)))
+    else:
+        lines.append(
+            _("<b>Dialogues held:</b> {held}; proposals resolved {resolved}/{total} ({rate})").format(
+                held=_.number(report.dialogues_held),
+                resolved=_.number(report.proposals_resolved),
+                total=_.number(report.proposals),
+                rate=_.percent(report.proposals_resolution_rate),
+            )
         )
-    )
     text = "\n".join(lines)
     while visible_len(text) > 4000 and len(lines) > 4:  # never: every list above is bounded
         lines.pop()

@@ -8,7 +8,7 @@ from bot import callbacks
 from bot.context import BotContext
 from bot.domain.citizens import has_petition_consent
 from bot.domain.directory import PetitionType
-from bot.domain.intake import ATTACHMENTS_MAX
+from bot.domain.intake import ATTACHMENTS_MAX, DESCRIPTION_MIN
 from bot.domain.visible_text import is_visibly_empty
 from bot.errors import (
     DescriptionEmpty,
@@ -20,7 +20,7 @@ from bot.errors import (
     TooManyAttachments,
     UnknownChoice,
 )
-from bot.logs import get_logger
+from bot.logs import bind, get_logger
 from handlers.citizen import views
 from handlers.common import (
     CHANNEL,
@@ -52,7 +52,8 @@ async def prompt_current_step(update: Update, turn: Turn) -> None:
     if session.step == Step.LOCALITY:
         await send(update, *views.locality_prompt(_, draft, session))
     elif session.step == Step.CATEGORY:
-        await send(update, *views.category_prompt(_, draft, session, directory))
+        suggestions = turn.deps.intake.topic_suggestions(session)
+        await send(update, *views.category_prompt(_, draft, session, directory, suggestions))
     elif session.step == Step.TYPE:
         if session.pending_type:
             await send(update, *views.formal_notice(_, draft, PetitionType(session.pending_type)))
@@ -67,6 +68,23 @@ async def prompt_current_step(update: Update, turn: Turn) -> None:
         await send(update, *views.contact_prompt(_, draft, formal))
     elif session.step == Step.CONFIRM:
         await send_screen(update, views.summary(_, draft, directory))
+    elif session.step == Step.SIMILAR:
+        await _offer_similar(update, turn)
+
+
+async def _offer_similar(update: Update, turn: Turn) -> None:
+    """ "Me too": show the similar open petitions, or move on when there is none."""
+    session = turn.session
+    found = await turn.deps.intake.find_similar(session, turn.citizen.id)
+    await turn.save()
+    if not found:
+        await prompt_current_step(update, turn)  # the next step
+        return
+    assert session.draft is not None
+    counts = await turn.deps.cosign.counts([f.petition.id for f in found])
+    await send(
+        update, *views.similar_offer(turn._, session.draft, session, found, counts, turn.deps.directory)
+    )
 
 
 async def start_or_resume(update: Update, turn: Turn) -> None:
@@ -208,6 +226,8 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         if action == "ok":
             await _submit(update, turn, tag)
             return
+        if action == "mt" and await _already_joined(update, turn, tag, arg):
+            return
         draft = intake.check_tag(session, tag)
         if action == "rs":
             intake.resume(session)
@@ -245,6 +265,22 @@ async def on_intake_button(update: Update, context: BotContext) -> None:
         elif action == "ct":
             intake.check_tag(session, tag, Step.CATEGORY)
             intake.set_category(session, arg)
+        elif action in ("ds", "ca"):
+            intake.check_tag(session, tag, Step.CATEGORY)
+            await turn.save()
+            await query.answer()
+            if action == "ds":
+                await edit_or_send(update, *views.describe_first_prompt(_, draft, session))
+            else:
+                await edit_or_send(update, *views.category_prompt(_, draft, session, turn.deps.directory))
+            return
+        elif action == "mt":
+            intake.check_tag(session, tag, Step.SIMILAR)
+            await _join(update, turn, arg)
+            return
+        elif action == "mn":
+            intake.check_tag(session, tag, Step.SIMILAR)
+            intake.decline_similar(session)
         elif action == "ty":
             intake.check_tag(session, tag, Step.TYPE)
             if intake.choose_type(session, arg):
@@ -343,7 +379,46 @@ def _choice_echo(turn: Turn, action: str, arg: str) -> str | None:
         draft = turn.session.draft
         count = len(draft.attachments) if draft else 0
         return "📎 " + (_("{count} attached").format(count=count) if count else _("no attachments")) + " ✓"
+    if action == "mn":
+        return "➡️ " + _("I continue with my own petition") + " ✓"
     return None
+
+
+async def _already_joined(update: Update, turn: Turn, tag: str, ticket: str) -> bool:
+    """A second «Me too» (double tap, redelivered update) after the first one joined: say so, once more."""
+    draft = turn.session.draft
+    if draft is not None and draft.id == tag:
+        return False
+    if not await turn.deps.cosign.is_co_signer(ticket, turn.citizen.id):
+        return False
+    query = update.callback_query
+    assert query is not None
+    await query.answer(turn._("You have already joined {ticket}.").format(ticket=ticket), show_alert=True)
+    return True
+
+
+async def _join(update: Update, turn: Turn, ticket: str) -> None:
+    """ "Me too": become a co-signer of the offered petition; the draft is discarded in the same step."""
+    query = update.callback_query
+    assert query is not None
+    _ = turn._
+    try:
+        joined = await turn.deps.intake.join_similar(turn.session, turn.citizen.id, ticket)
+    except StaleAction:
+        # It closed meanwhile (or was never offered): it is no longer offered; show what is left.
+        await turn.save()
+        await query.answer(
+            _("This petition is no longer open, so it cannot be joined. Please continue with yours."),
+            show_alert=True,
+        )
+        await close_keyboard(update)
+        await prompt_current_step(update, turn)
+        return
+    log.info("petition.co_signed", ticket=joined.ticket, added=joined.added, co_signers=joined.co_signers)
+    await turn.save()
+    await query.answer()
+    await close_keyboard(update, "👥 " + _("Me too: {ticket}").format(ticket=esc(ticket)) + " ✓")
+    await send(update, views.joined_text(_, joined.ticket, joined.co_signers), views.main_menu(_))
 
 
 async def _submit(update: Update, turn: Turn, tag: str) -> None:
@@ -380,6 +455,7 @@ async def _submit(update: Update, turn: Turn, tag: str) -> None:
         await answer_query(update, _("Something is still missing."), alert=True)
         await prompt_current_step(update, turn)
         return
+    bind(ticket=submission.ticket)  # on the rest of this update's log lines
     log.info("petition.submitted", ticket=submission.ticket, created=submission.created)
     await answer_query(update, _("Sent!"))
     await close_keyboard(update)
@@ -405,6 +481,10 @@ async def on_step_text(update: Update, turn: Turn, text: str) -> None:
         return
     if session.step == Step.DESCRIPTION:
         await _set_description(update, turn, text)
+        return
+    if session.step == Step.CATEGORY and len(text.strip()) >= DESCRIPTION_MIN:
+        # Described before the topic was chosen: keep it as the description and suggest the topic.
+        await _set_description(update, turn, text, first=True)
         return
     if session.step == Step.CONTACT:
         if text in (
@@ -440,13 +520,17 @@ async def on_step_text(update: Update, turn: Turn, text: str) -> None:
             "To change the description, use Edit on the summary."
         ),
         Step.CONFIRM: _("Please tap Send, Edit or Cancel under the summary."),
+        Step.SIMILAR: _(
+            "Please tap «Me too» if one of these petitions is about the same problem, or «No, mine is "
+            "different» to continue."
+        ),
     }
     await turn.save()
     await send(update, guidance.get(session.step, _("Please use the buttons.")))
     await prompt_current_step(update, turn)
 
 
-async def _set_description(update: Update, turn: Turn, text: str) -> None:
+async def _set_description(update: Update, turn: Turn, text: str, *, first: bool = False) -> None:
     _ = turn._
     try:
         turn.deps.intake.set_description(turn.session, text)
@@ -464,7 +548,13 @@ async def _set_description(update: Update, turn: Turn, text: str) -> None:
         ).format(length=_.number(exc.length), maximum=_.number(exc.maximum))
     else:
         await turn.save()
-        await send(update, _("📝 Description saved ✓"))
+        if first:
+            await send(
+                update,
+                _("📝 Saved as the description of your petition ✓ (you can change it before sending)"),
+            )
+        else:
+            await send(update, _("📝 Description saved ✓"))
         await prompt_current_step(update, turn)
         return
     await turn.save()

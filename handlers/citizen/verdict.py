@@ -7,11 +7,13 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import callbacks
 from bot.context import BotContext
+from bot.domain.cases import checked_note
+from bot.domain.visible_text import is_visibly_empty
 from bot.errors import NotAllowed, NoteRequired, NoteTooLong, StaleAction, UnknownChoice
 from bot.i18n import Gettext
 from handlers.citizen import views
 from handlers.common import Turn, begin, close_keyboard, edit_or_send, esc, length_limit, send, too_long
-from storage.models import CaseInput, Petition
+from storage.models import CaseInput, Petition, PetitionStatus
 
 COMMENT = "comment"
 REOPEN = "reopen"
@@ -28,11 +30,25 @@ def verdict_keyboard(petition: Petition, gettext: Gettext) -> InlineKeyboardMark
 
 
 def verdict_question(_: Gettext, petition: Petition) -> str:
-    """Ask the citizen whether the resolution really solved the problem (sent by the outbox)."""
+    """Ask the citizen (or one who joined the petition) whether the resolution really solved the
+    problem (sent by the outbox)."""
     return _(
         "❓ Has your concern in {ticket} really been resolved? Your answer helps the province check the "
         "work of its officials."
     ).format(ticket=esc(petition.id))
+
+
+async def _co_signer(turn: Turn, ticket: str) -> bool:
+    """Whether the citizen answers as a co-signer of the petition ("me too"), not as its petitioner."""
+    return await turn.deps.cosign.is_co_signer(ticket, turn.citizen.id)
+
+
+async def _resolved_by_co_signer(turn: Turn, ticket: str) -> None:
+    """A co-signer says it is resolved: their answer is kept; only the petitioner's closes the case."""
+    petition = await turn.deps.cases.get(ticket)
+    if petition.status not in (PetitionStatus.RESOLVED, PetitionStatus.CLOSED):
+        raise StaleAction(ticket)
+    await turn.deps.cosign.record_verdict(ticket, turn.citizen.id, resolved=True)
 
 
 async def on_verdict_button(update: Update, context: BotContext) -> None:
@@ -47,9 +63,13 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     ticket = data.arg(0)
+    co_signer = await _co_signer(turn, ticket)
     try:
         if data.action == "y":
-            await cases.verdict(turn.citizen.id, ticket, True)
+            if co_signer:
+                await _resolved_by_co_signer(turn, ticket)
+            else:
+                await cases.verdict(turn.citizen.id, ticket, True)
             await query.answer()
             stars = [views.button("⭐" * n, callbacks.build("v", "r", ticket, n)) for n in range(1, 6)]
             await edit_or_send(
@@ -58,7 +78,13 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
                 InlineKeyboardMarkup([stars[:3], stars[3:]]),
             )
         elif data.action == "r":
-            await cases.rate(turn.citizen.id, ticket, int(data.arg(1)) if data.arg(1).isdigit() else 0)
+            rating = int(data.arg(1)) if data.arg(1).isdigit() else 0
+            if co_signer:
+                if not 1 <= rating <= 5:
+                    raise UnknownChoice(data.arg(1))
+                await turn.deps.cosign.record_verdict(ticket, turn.citizen.id, rating=rating)
+            else:
+                await cases.rate(turn.citizen.id, ticket, rating)
             turn.session.case_input = CaseInput(ticket=ticket, action=COMMENT, version=0)
             await turn.save()
             await query.answer()
@@ -79,7 +105,7 @@ async def on_verdict_button(update: Update, context: BotContext) -> None:
             await close_keyboard(update, _("🙏 Thank you for your feedback."))
         elif data.action == "n":
             petition = await cases.get(ticket)
-            if petition.citizen_id != turn.citizen.id:
+            if petition.citizen_id != turn.citizen.id and not co_signer:
                 raise NotAllowed(ticket)
             tracker = cases.tracker
             if tracker is None or not tracker.may_reopen(petition, turn.deps.clock.now()):
@@ -120,13 +146,23 @@ async def on_verdict_text(update: Update, turn: Turn, text: str) -> None:
     assert pending is not None
     turn.session.case_input = None
     cases = turn.deps.cases
+    co_signer = await _co_signer(turn, pending.ticket)
     try:
         if pending.action == COMMENT:
-            await cases.comment(turn.citizen.id, pending.ticket, text)
+            if co_signer:
+                if is_visibly_empty(text):
+                    raise NoteRequired("comment")
+                await turn.deps.cosign.record_verdict(
+                    pending.ticket, turn.citizen.id, comment=checked_note(text)
+                )
+            else:
+                await cases.comment(turn.citizen.id, pending.ticket, text)
             await turn.save()
             await send(update, _("🙏 Thank you for your feedback."), views.main_menu(_))
             return
-        petition, lanes = await cases.reopen(turn.citizen.id, pending.ticket, text)
+        petition, lanes = await cases.reopen(turn.citizen.id, pending.ticket, text, co_signer=co_signer)
+        if co_signer:
+            await turn.deps.cosign.record_verdict(pending.ticket, turn.citizen.id, resolved=False)
     except NoteRequired:
         turn.session.case_input = pending  # still waiting for the text
         await turn.save()

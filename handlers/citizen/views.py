@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from bot.domain.intake import (
     step_number,
 )
 from bot.domain.petitions import PetitionPage
+from bot.domain.similarity import SimilarPetition
 from bot.i18n import N_, Gettext
 from handlers.common import Screen, esc, excerpt, visible_len
 from storage.models import (
@@ -91,6 +92,8 @@ HISTORY_ACTIONS = {
     "closed": N_("Closed"),
     "dialogue_answer": N_("Answered at the dialogue"),
     "dialogue_commitment": N_("Commitment made at the dialogue"),
+    "topic_changed": N_("The topic was corrected"),
+    "co_signer_reopened": N_("A citizen who joined said it is not resolved yet"),
 }
 STEP_TITLES = {
     Step.LOCALITY: N_("Place"),
@@ -442,16 +445,108 @@ def emergency_line(_: Gettext, directory: Directory) -> str:
 
 
 def category_prompt(
-    _: Gettext, draft: Draft, session: Session, directory: Directory
+    _: Gettext, draft: Draft, session: Session, directory: Directory, suggestions: Sequence[str] = ()
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """Ask for the topic; urgent topics first."""
+    """Ask for the topic: the topics suggested from the description (best first) with «All topics»,
+    else every topic (urgent ones first) with «Describe it in your own words»."""
+    categories = [c for c in (directory.category(key) for key in suggestions) if c is not None]
+    if categories:
+        text = "<b>{}</b>\n{}\n\n{}".format(
+            step_header(_, Step.CATEGORY),
+            _("From your description, it is probably about one of these topics. Tap the right one:"),
+            emergency_line(_, directory),
+        )
+        rows = [
+            [button(f"{c.emoji} {c.name(_.lang)}".strip(), _intake(draft, "ct", c.key))] for c in categories
+        ]
+        rows.append([button(_("🗂 Another topic: show all"), _intake(draft, "ca"))])
+        return text, InlineKeyboardMarkup(rows + _tail_rows(_, draft, session))
     text = "<b>{}</b>\n{}\n\n{}".format(
         step_header(_, Step.CATEGORY), _("What is it about?"), emergency_line(_, directory)
     )
     ordered = sorted(directory.categories, key=lambda c: not c.is_urgent)
     rows = [[button(f"{c.emoji} {c.name(_.lang)}".strip(), _intake(draft, "ct", c.key))] for c in ordered]
+    if draft.description is None and draft.kept_text is None:  # not described yet
+        rows.append([button(_("✍️ Not sure? Describe it in your own words"), _intake(draft, "ds"))])
     rows += _tail_rows(_, draft, session)
     return text, InlineKeyboardMarkup(rows)
+
+
+def describe_first_prompt(_: Gettext, draft: Draft, session: Session) -> tuple[str, InlineKeyboardMarkup]:
+    """The citizen will describe the problem before choosing the topic."""
+    text = "<b>{}</b>\n{}".format(
+        step_header(_, Step.CATEGORY),
+        _(
+            "✍️ Describe the problem in your own words: what happened, where exactly, since when "
+            "(at least {min} characters). I will suggest the topic, and this will be your description."
+        ).format(min=DESCRIPTION_MIN),
+    )
+    rows = [[button(_("🗂 Show the topics instead"), _intake(draft, "ca"))], *_tail_rows(_, draft, session)]
+    return text, InlineKeyboardMarkup(rows)
+
+
+def published_reply(petition: Petition) -> str | None:
+    """The official's latest answer to a petition (what co-signers are told too), if any."""
+    for entry in reversed(petition.history):
+        if entry.action in ("replied", "dialogue_answer") and not entry.internal and entry.note:
+            return entry.note
+    return None
+
+
+def similar_offer(
+    _: Gettext,
+    draft: Draft,
+    session: Session,
+    found: Sequence[SimilarPetition],
+    counts: Mapping[str, int],
+    directory: Directory,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Open petitions like the citizen's: join one («Me too») or continue. Never the other citizen's
+    identity or description: the ticket, status, date, co-signers and the official's answer only."""
+    locality = directory.locality(draft.locality_code or "")
+    category = directory.category(draft.category or "")
+    lines = [
+        "👥 <b>{}</b>".format(_("Has this problem already been raised?")),
+        _(
+            "Other citizens have sent petitions about {topic} in {place} that look like yours. If one of "
+            "them is about the same problem, tap «Me too»: you join it instead of sending a new petition, "
+            "you are told here of every step, and officials see how many people it concerns. Nobody sees "
+            "who you are."
+        ).format(
+            topic=esc(category.name(_.lang) if category else ""), place=esc(locality.name if locality else "")
+        ),
+    ]
+    rows = []
+    for number, item in enumerate(found, start=1):
+        petition = item.petition
+        lines += [
+            "",
+            "<b>{}. {}</b> · {}".format(number, esc(petition.id), _(STATUS_LABELS[petition.status])),
+            "{} · 👥 {}".format(
+                _("sent on {date}").format(date=local_time(petition.created_at)[:10]),
+                _("{count} joined").format(count=counts.get(petition.id, 0)),
+            ),
+        ]
+        reply = published_reply(petition)
+        if reply:
+            short = reply if len(reply) <= 300 else reply[:300] + "…"
+            lines.append("💬 {} <i>{}</i>".format(_("Official's answer:"), esc(short)))
+        rows.append(
+            [button(_("👥 Me too: {ticket}").format(ticket=petition.id), _intake(draft, "mt", petition.id))]
+        )
+    rows.append([button(_("➡️ No, mine is different: continue"), _intake(draft, "mn"))])
+    rows += _tail_rows(_, draft, session)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def joined_text(_: Gettext, ticket: str, co_signers: int) -> str:
+    """The receipt of «Me too»."""
+    return _(
+        "👥 <b>You joined petition {ticket}.</b> {count} citizens have joined it so far.\n\n"
+        "You will get a message here when it is accepted, answered or resolved, and you will be asked "
+        "at the end whether the problem is really resolved. Your own draft was not sent. Officials see "
+        "how many people joined, never who."
+    ).format(ticket=esc(ticket), count=co_signers)
 
 
 def urgent_notice(_: Gettext, directory: Directory) -> str:

@@ -103,6 +103,9 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         await close_keyboard(update)
         await _send_card(update, turn, petition)
         return
+    if action in ("top", "tpc"):
+        await _change_topic(update, turn, actor, data, stage)
+        return
     if action in ("his", "card"):
         await query.answer()
         if action == "his":
@@ -168,6 +171,33 @@ async def _dispatch(update: Update, turn: Turn, actor: Actor, data: callbacks.Ca
         update,
         *views.prompt(_, case_action, petition, await _templates(turn, petition, case_action), target_name),
     )
+
+
+async def _change_topic(
+    update: Update, turn: Turn, actor: Actor, data: callbacks.Callback, stage: int
+) -> None:
+    """ "Change the topic": the list of topics, then the correction (re-authorised on each press)."""
+    query = update.callback_query
+    assert query is not None
+    _ = turn._
+    cases = turn.deps.cases
+    ticket = data.arg(0)
+    petition = await cases.visible_to(actor, ticket)  # NotAllowed also for a ticket that does not exist
+    if petition.stage != stage or not petition.is_open:
+        raise StaleAction(ticket)
+    if data.action == "top":
+        await query.answer()
+        await close_keyboard(update)
+        await send(update, *views.topic_choices(_, petition, turn.deps.directory))
+        return
+    known = [c.key for c in turn.deps.directory.categories]
+    change = await cases.change_topic(actor, ticket, stage, data.arg(2), known=known)
+    category = turn.deps.directory.category(change.after.category)
+    await query.answer(_("Topic changed."))
+    await close_keyboard(
+        update, "🗂 " + esc(category.name(_.lang) if category else change.after.category) + " ✓"
+    )
+    await _send_card(update, turn, change.after)
 
 
 async def _templates(turn: Turn, petition: Petition, action: CaseAction) -> list[str]:
@@ -284,8 +314,12 @@ async def _send_card(update: Update, turn: Turn, petition: Petition) -> None:
     officials = await turn.deps.cases.officials_by_id()
     assignee = officials.get(petition.assignee_id or "")
     unit = await turn.deps.cases.unit(assignee.unit) if assignee else None
+    co_signers = await turn.deps.cosign.count(petition.id)
     await send_screen(
-        update, views.case_screen(turn._, petition, turn.deps.directory, assignee, unit, officials=officials)
+        update,
+        views.case_screen(
+            turn._, petition, turn.deps.directory, assignee, unit, officials=officials, co_signers=co_signers
+        ),
     )
 
 
@@ -304,7 +338,8 @@ async def send_inbox(
 ) -> None:
     """The actor's open cases (a page of them, filtered by status)."""
     petitions = await turn.deps.cases.inbox(actor)
-    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory, status)
+    co_signers = await turn.deps.cosign.counts([p.id for p in petitions])
+    text, markup = views.inbox(turn._, petitions, page, turn.deps.directory, status, co_signers)
     if edit:
         await edit_or_send(update, text, markup)
     else:

@@ -89,6 +89,8 @@ HISTORY_LABELS = {
     "dialogue_answer": N_("Answered at the dialogue"),
     "dialogue_commitment": N_("Commitment made at the dialogue"),
     "raised_at_dialogue": N_("Raised at the dialogue"),
+    "co_signer_reopened": N_("Reopened by a co-signer"),
+    "topic_changed": N_("Topic corrected"),
 }
 
 
@@ -119,9 +121,10 @@ def case_card(
     *,
     header: str | None = None,
     officials: Mapping[str, Official] | None = None,
+    co_signers: int = 0,
 ) -> str:
-    """Everything an official needs to act; never the identity of an anonymous citizen. ``officials``
-    name who transferred the case."""
+    """Everything an official needs to act; never the identity of an anonymous citizen (nor of any
+    co-signer: only how many joined). ``officials`` name who transferred the case."""
     locality = directory.locality(petition.locality_code)
     category = directory.category(petition.category)
     lines = []
@@ -148,6 +151,14 @@ def case_card(
     else:
         lines.append(
             "👤 {}".format(", ".join(esc(p) for p in (petition.contact_name, petition.contact_phone) if p))
+        )
+    if co_signers:
+        lines.append(
+            "👥 "
+            + _(
+                "{count} more citizens joined this petition (me too): its status news and your answers "
+                "reach them too."
+            ).format(count=co_signers)
         )
     lines.append("🕒 {} {}".format(_("Received:"), local_time(petition.created_at)))
     for kind, deadline in petition.deadlines.items():
@@ -209,9 +220,12 @@ def case_screen(
     *,
     header: str | None = None,
     officials: Mapping[str, Official] | None = None,
+    co_signers: int = 0,
 ) -> Screen:
     """The case card with its buttons (the description apart when the card would be too long)."""
-    text = case_card(_, petition, directory, assignee, unit, header=header, officials=officials)
+    text = case_card(
+        _, petition, directory, assignee, unit, header=header, officials=officials, co_signers=co_signers
+    )
     return with_description(_, text, petition.description, case_keyboard(_, petition))
 
 
@@ -223,7 +237,10 @@ def case_keyboard(_: Gettext, petition: Petition) -> InlineKeyboardMarkup:
     ]
     buttons = [button(_(ACTION_LABELS[a]), case_callback(a.value, petition)) for a in allowed]
     rows = paired(buttons)
-    rows.append([button(_("📜 History"), callbacks.build("o", "his", petition.id))])
+    history_row = [button(_("📜 History"), callbacks.build("o", "his", petition.id))]
+    if petition.is_open:
+        history_row.append(button(_("🗂 Change the topic"), case_callback("top", petition)))
+    rows += paired(history_row)
     return InlineKeyboardMarkup(rows)
 
 
@@ -245,6 +262,22 @@ def paired(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButto
         else:
             rows.append([item])
     return rows
+
+
+def topic_choices(_: Gettext, petition: Petition, directory: Directory) -> tuple[str, InlineKeyboardMarkup]:
+    """The topics an open case can be moved to (the correction is recorded to improve suggestions)."""
+    current = directory.category(petition.category)
+    text = _(
+        "🗂 {ticket} is filed under {topic}. Which topic is it really about? The case stays with its "
+        "official (use Transfer to hand it over); the correction helps the bot suggest topics better."
+    ).format(ticket=esc(petition.id), topic=esc(current.name(_.lang) if current else petition.category))
+    rows = [
+        [button(f"{c.emoji} {c.name(_.lang)}".strip(), case_callback("tpc", petition, c.key))]
+        for c in directory.categories
+        if c.key != petition.category
+    ]
+    rows.append([button(_("✖️ Cancel"), callbacks.build("o", "cx", petition.id))])
+    return text, InlineKeyboardMarkup(rows)
 
 
 def prompt(
@@ -355,9 +388,15 @@ INBOX_FILTERS = (
 
 
 def inbox(
-    _: Gettext, petitions: list[Petition], page: int, directory: Directory, status: str = "all"
+    _: Gettext,
+    petitions: list[Petition],
+    page: int,
+    directory: Directory,
+    status: str = "all",
+    co_signers: Mapping[str, int] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A page of open cases (oldest first), filtered by status."""
+    """A page of open cases (oldest first), filtered by status, with how many citizens joined each."""
+    co_signers = co_signers or {}
     chosen = [p for p in petitions if status == "all" or p.status.value == status]
     chosen.sort(key=lambda p: (not p.overdue, p.created_at))  # overdue first, then oldest
     filters = [
@@ -381,7 +420,13 @@ def inbox(
                 _(STATUS_LABELS[petition.status]),
             )
         )
-        lines.append("   {}".format(esc(locality.name if locality else petition.locality_code)))
+        joined = co_signers.get(petition.id, 0)
+        lines.append(
+            "   {}{}".format(
+                esc(locality.name if locality else petition.locality_code),
+                " · 👥 " + _("{count} joined").format(count=joined) if joined else "",
+            )
+        )
         rows.append([button(f"📋 {petition.id}", callbacks.build("o", "card", petition.id))])
     nav = []
     if page > 0:

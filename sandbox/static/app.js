@@ -217,6 +217,8 @@ function entityNode(entity, chat, covered) {
   return node;
 }
 
+const BLOCK_ENTITIES = new Set(["blockquote", "expandable_blockquote", "pre"]);
+
 function renderEntities(parent, text, entities, chat) {
   const sorted = (entities || [])
     .filter((e) => e && e.length > 0 && e.offset >= 0 && e.offset < text.length)
@@ -243,6 +245,9 @@ function renderEntities(parent, text, entities, chat) {
         build(node, from, to, inner.filter((e) => e.end > e.offset));
         target.appendChild(node);
         pos = to;
+        // A quote or code block is drawn as a block, as Telegram does: the line break after it ends the
+        // block instead of leaving an empty line.
+        if (BLOCK_ENTITIES.has(entity.type) && to === entity.end && pos < end && text[pos] === "\n") pos += 1;
       }
       i = j;
     }

@@ -255,9 +255,16 @@ class ChaosCitizen:
         )
         target = await step("pick the topic", self._press(target), self._button(_("Report a problem")))
         await step("pick the kind", self._press(target), self._text(step_header(_, Step.DESCRIPTION)))
-        target = await step(
-            "describe", self._say(self.description), self._button(_("⏭ Skip — no attachments"))
-        )
+        skip, different = _("⏭ Skip — no attachments"), _("➡️ No, mine is different: continue")
+
+        def attachments_or_offer(messages: list[SentMessage]) -> object:
+            # Similar open petitions ("me too") may be offered first: these citizens file their own.
+            return self._button(skip)(messages) or self._button(different)(messages)
+
+        target = await step("describe", self._say(self.description), attachments_or_offer)
+        offer, data = target  # type: ignore[misc]
+        if any(b.callback_data == data and b.text == different for b in offer.iter_buttons()):
+            target = await step("mine is different", self._press(target), self._button(skip))
         label = _(STAY_ANONYMOUS) if self.anonymous else _(SHARE_PHONE)
         await step("no attachments", self._press(target), self._keyboard(label))
         if self.anonymous:

@@ -64,6 +64,25 @@ async def ready_to_send(h: Harness) -> ScriptedUser:
     return citizen
 
 
+async def past_similar(h: Harness, citizen: ScriptedUser, lang: str) -> bool:
+    """After the description: when similar open petitions are offered ("me too"), continue with one's
+    own petition. True when an offer was shown."""
+    _ = h.tr(lang)
+    skip, different = _("⏭ Skip — no attachments"), _("➡️ No, mine is different: continue")
+
+    def labels() -> set[str]:
+        try:
+            return {b.text for b in citizen.last_bot_message.iter_buttons()}
+        except AssertionError:
+            return set()
+
+    await h.emulator.wait_for(lambda: bool({skip, different} & labels()))
+    if different in labels():
+        await citizen.tap(different)
+        return True
+    return False
+
+
 async def submit(
     h: Harness,
     *,
@@ -86,6 +105,7 @@ async def submit(
     await citizen.tap(category)
     await citizen.tap(_("Report a problem"))
     await citizen.send(description or "Hàng rào lấn chiếm lối đi chung của tổ dân phố 3 từ tháng trước.")
+    await past_similar(h, citizen, lang)
     await citizen.tap(_("⏭ Skip — no attachments"))
     await citizen.tap_reply(_("🙈 Stay anonymous") if anonymous else _("📱 Share my phone number"))
     await citizen.tap(_("✅ Send"))

@@ -20,7 +20,7 @@ from handlers.official.views import DONE_LABELS
 from storage.dialogues import Dialogue, DialogueStatus
 from storage.models import PetitionStatus
 from tests.e2e.conftest import STAFF, Harness, Staff
-from tests.e2e.flows import consent, stored_petition, submit
+from tests.e2e.flows import consent, past_similar, stored_petition, submit
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hà Tĩnh
 LOCAL = timedelta(hours=7)
@@ -303,6 +303,7 @@ async def _ask(h: Harness, dialogue: Dialogue, description: str | None = None) -
     await citizen.tap("Đất đai")
     await citizen.tap(_("Question"))
     await citizen.send(description or "Khi nào phường cấp sổ đỏ cho các hộ ở tổ dân phố 5?")
+    await past_similar(h, citizen, "vi")
     await citizen.tap(_("⏭ Skip — no attachments"))
     await citizen.tap_reply(_("🙈 Stay anonymous"))
     summary = await citizen.expect(_("Please check your petition"))

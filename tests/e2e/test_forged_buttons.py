@@ -43,6 +43,8 @@ PAYLOADS = [
     "o:card:{T}",
     "o:cx:{T}",
     "o:tpl:{T}:{S}:0",
+    "o:top:{T}:{S}",
+    "o:tpc:{T}:{S}:{C}",
     "o:trt:{T}:{S}:{O}",
     "o:inb:0:all",
     "o:inb:0:submitted",
@@ -102,6 +104,10 @@ PAYLOADS = [
             ("ed", ""),
             ("ef", ":description"),
             ("bs", ""),
+            ("ds", ""),
+            ("ca", ""),
+            ("mt", ":{T}"),
+            ("mn", ""),
         ]
     ],
     # c, l: consent and language (handlers/citizen/start.py)
@@ -281,13 +287,18 @@ async def footprint_free_snapshot(h: Harness, telegram_id: int) -> dict[str, Any
     ignored = {
         h.keys.handled_updates(),
         h.keys.update_offset(),
+        h.keys.pending_updates(),  # the sentinel's own entry goes right after its answer: a race
         h.keys.poller_heartbeat(),
         h.keys.broadcast_pacer(),
+        h.keys.processes(),
     }
+    heartbeats = h.keys.process_heartbeat("")  # every process's own heartbeat (bot.health)
     r = h.redis
     found: dict[str, Any] = {}
     async for key in r.scan_iter(match=f"{h.keys.root}:*"):
-        if key in ignored or str(telegram_id) in key.split(":"):  # session:tg:<id>, awaiting:<id>...
+        if (
+            key in ignored or key.startswith(heartbeats) or str(telegram_id) in key.split(":")
+        ):  # session:tg:<id>, awaiting:<id>...
             continue
         kind = await r.type(key)
         value: Any

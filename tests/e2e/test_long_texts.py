@@ -41,11 +41,11 @@ async def test_an_over_long_reply_is_refused_with_its_length_then_a_shorter_one_
     officer = staff["ts-cb"]
     await accept(h, officer, ticket)
     await officer.tap(_("💬 Reply"))
-    prompt = await officer.expect(_("(At most {limit} characters.)").format(limit=3500))
+    prompt = await officer.expect(_("(At most {limit} characters.)").format(limit="3.500"))  # 3.500, not 3500
     assert ticket in prompt.text
     await officer.send(long_text(3600, "HẾT-DÀI"))
-    refusal = await officer.expect("3600")
-    assert "3500" in refusal.text
+    refusal = await officer.expect("3.600")
+    assert "3.500" in refusal.text
     assert not any("HẾT-DÀI" in (m.text or "") for m in h.emulator.bot_messages(citizen.chat_id))
     assert [e.action for e in (await stored_petition(h, ticket)).history][-1] == "accepted"
 
@@ -66,11 +66,11 @@ async def test_an_over_long_follow_up_is_refused_before_anything_is_relayed(
     await citizen.send("/my")
     await citizen.tap(f"🔎 {ticket}")
     await citizen.tap(_("➕ Add information"))
-    await citizen.expect(_("(At most {limit} characters.)").format(limit=3500))
+    await citizen.expect(_("(At most {limit} characters.)").format(limit="3,500"))
     before = len(h.emulator.bot_messages(officer.chat_id))
     await citizen.send(long_text(4030, "END-LONG"))
-    refusal = await citizen.expect("4030")
-    assert "3500" in refusal.text and "Added to" not in refusal.text
+    refusal = await citizen.expect("4,030")
+    assert "3,500" in refusal.text and "Added to" not in refusal.text
     assert len(h.emulator.bot_messages(officer.chat_id)) == before  # nothing reached the official
     assert "citizen_info" not in [e.action for e in (await stored_petition(h, ticket)).history]
 

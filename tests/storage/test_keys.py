@@ -20,6 +20,8 @@ def test_key_strings_are_stable() -> None:
     assert keys.handled_updates() == "tiengdan:{ht}:v1:updates:handled"
     assert keys.update_offset() == "tiengdan:{ht}:v1:updates:offset"
     assert keys.poller_heartbeat() == "tiengdan:{ht}:v1:heartbeat:poller"
+    assert keys.process_heartbeat("web-1") == "tiengdan:{ht}:v1:heartbeat:process:web-1"
+    assert keys.processes() == "tiengdan:{ht}:v1:processes"
     assert keys.official("ts-officer") == "tiengdan:{ht}:v1:official:ts-officer"
     assert keys.officials() == "tiengdan:{ht}:v1:officials"
     assert keys.official_by_telegram(42) == "tiengdan:{ht}:v1:official:by-telegram:42"
@@ -88,3 +90,23 @@ def test_privacy_keys_and_the_personal_data_registry() -> None:
     ):
         assert expected in personal
     assert all(key.startswith(keys.root + ":") for key in personal + keys.personal_data_member_patterns())
+
+
+def test_me_too_and_topic_keys() -> None:
+    keys = Keys("tiengdan", "ht")
+    assert keys.similar_docs() == "tiengdan:{ht}:v1:similar:docs"
+    assert keys.similar_df() == "tiengdan:{ht}:v1:similar:df"
+    assert keys.similar_bucket("18073", "land") == "tiengdan:{ht}:v1:similar:open:18073:land"
+    assert (
+        keys.similar_postings("18073", "land", "duong") == "tiengdan:{ht}:v1:similar:open:18073:land:t:duong"
+    )
+    assert keys.similar_built() == "tiengdan:{ht}:v1:similar:built"
+    assert keys.cosigners("HT-2026-000123") == "tiengdan:{ht}:v1:cosigners:HT-2026-000123"
+    assert keys.cosigned_by_citizen("tg:42") == "tiengdan:{ht}:v1:citizen:tg:42:cosigned"
+    assert keys.cosigner_verdicts("HT-2026-000123") == "tiengdan:{ht}:v1:cosigner-verdicts:HT-2026-000123"
+    assert keys.topic_corrections() == "tiengdan:{ht}:v1:topics:corrections"
+    # Co-signatures are personal data: "delete my data" erases them.
+    assert "tiengdan:{ht}:v1:citizen:tg:42:cosigned" in keys.personal_data_keys("tg:42")
+    patterns = keys.personal_data_member_patterns()
+    assert "tiengdan:{ht}:v1:cosigners:*" in patterns
+    assert "tiengdan:{ht}:v1:cosigner-verdicts:*" in patterns

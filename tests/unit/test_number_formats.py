@@ -28,6 +28,9 @@ def test_missing_values_and_whole_percentages() -> None:
     assert format_percent(None, "vi") == format_decimal(None, "vi") == format_hours(None, "vi") == "–"
     assert format_percent(1.0, "vi") == "100%"
     assert format_hours(0.5, "en") == "30 minutes"
+    # Cases accepted within seconds: "half were done within 1 minute", not "within 0 minutes".
+    assert format_hours(10 / 3600, "en") == "1 minute"
+    assert format_hours(0, "vi") == "1 phút"
 
 
 def test_gettext_formats_in_its_own_language() -> None:
