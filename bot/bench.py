@@ -213,6 +213,7 @@ class Citizen:
         self.user = driver.new_user(lang)
         self.chat = self.user.id
         self._ = Translator()(lang)
+        self.offered_similar = False
 
     async def send(self, text: str, ready: Callable[[], bool]) -> float:
         return await self.d.step(self.chat, lambda: self.d.emu.user_sends_text(self.user, text), ready)
@@ -253,9 +254,7 @@ class Citizen:
             lambda: self.tap("Xã Thạch Hà", self.has("Giáo dục")),
             lambda: self.tap("Giáo dục", self.has(_("Question"))),
             lambda: self.tap(_("Question"), self.answered()),
-            lambda: self.send(
-                "Khi nào trường tiểu học xây xong phòng học mới?", self.has(_("⏭ Skip — no attachments"))
-            ),
+            self.describe,
             lambda: self.tap(
                 _("⏭ Skip — no attachments"), lambda: self.d.reply_button(self.chat, _("🙈 Stay anonymous"))
             ),
@@ -264,9 +263,24 @@ class Citizen:
         ]
         for step in steps:
             record(await step())
+            if self.offered_similar:  # "has this already been raised?": one more tap
+                self.offered_similar = False
+                record(
+                    await self.tap(
+                        _("➡️ No, mine is different: continue"), self.has(_("⏭ Skip — no attachments"))
+                    )
+                )
+
+    async def describe(self) -> float:
+        """The description; similar open petitions (the same words, here) may be offered first ("me too")."""
+        _ = self._
+        skip, own = self.has(_("⏭ Skip — no attachments")), self.has(_("➡️ No, mine is different: continue"))
+        latency = await self.send("Khi nào trường tiểu học xây xong phòng học mới?", lambda: skip() or own())
+        self.offered_similar = not skip()
+        return latency
 
 
-STEPS_PER_FLOW = 12
+STEPS_PER_FLOW = 12  # 13 when similar petitions are offered after the description
 
 
 class EchoUser:
