@@ -1,8 +1,8 @@
 """How the handlers' Bot API calls are paced, and survive a flaky Telegram and a replayed update.
 
 ``ResilientLimiter`` paces what Telegram throttles, and only that (``SendPacer``): messages *sent*
-(sendMessage, sendPhoto, copyMessage, ...) — about one a second per private chat and 20 a minute per
-group, with short bursts allowed, and ``TELEGRAM_SEND_RATE`` a second across chats. Editing the screen
+(sendMessage, sendPhoto, copyMessage, ...) — 20 a minute per group and ``TELEGRAM_SEND_RATE`` a second
+across chats, with bursts allowed (a private chat's ~1/s tolerates bursts; a 429 there waits for that call). Editing the screen
 a user is looking at, answering a button, a chat action, reading: not paced (PTB's ``AIORateLimiter``
 counted all of them against 30/s, which capped the bot at ~17 updates/s). A paid broadcast's sends are
 apart (Telegram's paid limit). When the broadcaster shares the pace, conversations go first: it only
@@ -38,8 +38,9 @@ log = get_logger(__name__)
 TRANSIENT_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of a transient failure
 FLOOD_RETRIES = 3  # 429s waited out for one call before it fails
 QUERY_GONE = ("query is too old", "query id is invalid")
-PRIVATE_RATE, PRIVATE_BURST = 1.0, 20  # sends per second in one private chat; how many may go at once
-GROUP_RATE, GROUP_BURST = 20 / 60, 5  # a group: 20 a minute
+# A group: 20 a minute, bursts of 20 (as PTB's AIORateLimiter). A private chat is not paced here: Telegram
+# tolerates bursts there (one person answering a screen), and a 429 waits for that call only.
+GROUP_RATE, GROUP_BURST = 20 / 60, 20
 SEND_METHODS = frozenset({"copymessage", "copymessages", "forwardmessage", "forwardmessages"})
 IDLE_BUCKETS = 10_000  # per-chat buckets kept before the idle ones are forgotten
 
@@ -48,6 +49,14 @@ def is_send(endpoint: str) -> bool:
     """Whether a Bot API method posts a new message (what Telegram's flood limits count)."""
     name = endpoint.lower()
     return (name.startswith("send") and name != "sendchataction") or name in SEND_METHODS
+
+
+def is_group(chat_id: object) -> bool:
+    """A group, supergroup or channel (a negative id or an @username), not a private chat."""
+    if chat_id is None:
+        return False
+    text = str(chat_id)
+    return text.startswith("-") or not text.isdigit()
 
 
 class Bucket:
@@ -91,15 +100,13 @@ class SendPacer:
             if len(self._chats) >= IDLE_BUCKETS:
                 now = asyncio.get_running_loop().time()
                 self._chats = {k: b for k, b in self._chats.items() if not b.idle(now)}
-            group = key.startswith("-") or not key.lstrip("-").isdigit()
-            bucket = Bucket(GROUP_RATE, GROUP_BURST) if group else Bucket(PRIVATE_RATE, PRIVATE_BURST)
-            self._chats[key] = bucket
+            bucket = self._chats[key] = Bucket(GROUP_RATE, GROUP_BURST)
         return bucket
 
     async def send(self, chat_id: object) -> None:
         """Wait for a send's turn in its chat, then across chats."""
         loop = asyncio.get_running_loop()
-        if chat_id is not None:
+        if is_group(chat_id):
             wait = self._chat(chat_id).reserve(loop.time())
             if wait > 0:
                 await asyncio.sleep(wait)
