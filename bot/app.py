@@ -260,12 +260,14 @@ class BotRuntime:
 
     async def open(self) -> BotApplication:
         """Connect to Redis and initialise the Application (no polling yet)."""
-        url = str(self.settings.redis_url) if self.settings.redis_url else None
-        if url is None:
+        url: str | None = None
+        if not self.settings.has_redis:
             self.embedded = EmbeddedRedis(Path(self.settings.data_dir))
             url = await asyncio.to_thread(self.embedded.start)
             log.info("redis.embedded", data_dir=str(self.embedded.data_dir), port=self.embedded.port)
-        self.redis = await connect(url, max_connections=self.settings.max_concurrent_updates * 2 + 8)
+        self.redis = await connect(
+            self.settings.redis_target(url), max_connections=self.settings.max_concurrent_updates * 2 + 8
+        )
         deps = build_deps(self.settings, self.redis, clock=self.clock)
         await ensure_officials_directory(deps)
         self.application = build_application(deps)

@@ -67,13 +67,16 @@ def cmd_health(args: argparse.Namespace) -> int:
     from storage.updates import UpdateLog
 
     settings = _settings()
-    if settings.redis_url is None:
-        return _fail("REDIS_URL is not set (the health check needs the bot's Redis)", EXIT_CONFIG)
+    if not settings.has_redis:
+        return _fail(
+            "REDIS_URL (or REDIS_SENTINEL, REDIS_CLUSTER) is not set (the health check needs the bot's Redis)",
+            EXIT_CONFIG,
+        )
     stall = args.threshold if args.threshold is not None else settings.health_stall_seconds
     name = args.process or settings.process_name
 
     async def check() -> tuple[list[health.Verdict], str | None, bool]:
-        redis = await connect(str(settings.redis_url), max_connections=2)
+        redis = await connect(settings.redis_target(), max_connections=2)
         try:
             keys = Keys(settings.redis_key_prefix, load_directory(settings).ticket_prefix.lower())
             repo = ProcessHeartbeats(redis, keys)

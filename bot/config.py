@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AnyUrl, Field, UrlConstraints, field_validator
+from pydantic import AnyUrl, Field, UrlConstraints, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from storage.connection import RedisTarget
 
 RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
 SUPPORTED_LANGUAGES = ("vi", "en")
@@ -22,6 +25,15 @@ class Settings(BaseSettings):
         "https://api.telegram.org"
     )
     redis_url: RedisUrl | None = None
+    # Redis high availability (README "Redis high availability"): "<master name>@host:port,host:port" of the
+    # sentinels, or "host:port,host:port" seed nodes of a Redis Cluster. REDIS_URL then only lends credentials.
+    redis_sentinel: str | None = None
+    redis_cluster: str | None = None
+    redis_socket_timeout: float = Field(default=10.0, gt=0)  # a Redis that stops answering: error, not hang
+    redis_connect_timeout: float = Field(default=5.0, gt=0)
+    # Acknowledged by this many replicas (WAIT) before anything is sent to Telegram: 0 = do not wait.
+    redis_wait_replicas: int = Field(default=0, ge=0)
+    redis_wait_timeout_ms: int = Field(default=500, ge=1)
     redis_key_prefix: str = Field(default="tiengdan", pattern=r"^[A-Za-z0-9_.-]+$")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     default_language: str = "vi"
@@ -65,6 +77,44 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return (value,)
         return value
+
+    @field_validator("redis_sentinel", "redis_cluster")
+    @classmethod
+    def _redis_nodes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from storage.connection import parse_nodes, parse_sentinel
+
+        if value is None or not value.strip():
+            return None
+        if info.field_name == "redis_sentinel":
+            parse_sentinel(value)
+        else:
+            parse_nodes(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_redis_topology(self) -> Settings:
+        if self.redis_sentinel and self.redis_cluster:
+            raise ValueError("set REDIS_SENTINEL or REDIS_CLUSTER, not both")
+        return self
+
+    @property
+    def has_redis(self) -> bool:
+        """Whether an external Redis is configured (else the embedded one is started)."""
+        return bool(self.redis_url or self.redis_sentinel or self.redis_cluster)
+
+    def redis_target(self, url: str | None = None) -> RedisTarget:
+        """Where Redis is, for storage.connection.connect (``url``: the embedded server's)."""
+        from storage.connection import RedisTarget
+
+        return RedisTarget(
+            url=url or (str(self.redis_url) if self.redis_url else None),
+            sentinel=self.redis_sentinel,
+            cluster=self.redis_cluster,
+            socket_timeout=self.redis_socket_timeout,
+            connect_timeout=self.redis_connect_timeout,
+            wait_replicas=self.redis_wait_replicas,
+            wait_timeout_ms=self.redis_wait_timeout_ms,
+        )
 
     @field_validator("default_language")
     @classmethod

@@ -190,17 +190,17 @@ class EmbeddedRedis:
 
 @asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    """REDIS_URL, else the embedded Redis of DATA_DIR (stopped afterwards only if started here)."""
+    """REDIS_URL / REDIS_SENTINEL / REDIS_CLUSTER, else the embedded Redis of DATA_DIR (stopped afterwards only if started here)."""
     from storage.connection import connect
 
-    url = str(settings.redis_url) if settings.redis_url else None
+    url: str | None = None
     embedded: EmbeddedRedis | None = None
-    if url is None:
+    if not settings.has_redis:
         embedded = EmbeddedRedis(Path(settings.data_dir))
         url = await asyncio.to_thread(embedded.start)
     started_here = embedded is not None and embedded.started_here
     try:
-        redis = await connect(url, max_connections=4)
+        redis = await connect(settings.redis_target(url), max_connections=4)
         try:
             yield redis
         finally:

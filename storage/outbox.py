@@ -21,6 +21,7 @@ messages were already sent, so a card with photos resumes where it stopped.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,9 +29,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 
-from storage.connection import load_script
+from storage.connection import load_script, replication_wait
 from storage.keys import Keys
 
+log = logging.getLogger(__name__)
 LEASE_SECONDS = 15  # a dead sender's lanes wait at most this long (each ack extends it)
 DELIVERED_KEPT = 10_000
 ADMINS_LANE = "admins"
@@ -100,10 +102,22 @@ class OutboxRepository:
     ) -> list[tuple[str, list[OutboxEntry]]]:
         """Lanes whose turn has come (only ``lanes``, when given) with their first entries, held under a
         lease until released."""
-        raw: list[list[str]] = await self._claim(
-            keys=[self._keys.outbox_lanes(), self._keys.outbox_inflight()],
-            args=[self.base, LEASE_SECONDS, most_lanes, per_lane, *lanes],
-        )
+        keys = [self._keys.outbox_lanes(), self._keys.outbox_inflight()]
+        args: list[str | int] = [self.base, LEASE_SECONDS, most_lanes, per_lane, *lanes]
+        wait = replication_wait(self._redis)
+        if wait is None:
+            raw: list[list[str]] = await self._claim(keys=keys, args=args)
+        else:
+            # WAIT on the claim's own connection, when something is to be sent: the replicas then have
+            # everything written before the claim (replication is in order), so what a message confirms — a
+            # petition, an answer — survives a failover. Past the timeout the messages go anyway (a replica
+            # down must not silence the bot); REDIS_WAIT_* and the README's "Redis high availability".
+            async with self._redis.client() as connection:
+                raw = await self._claim(keys=keys, args=args, client=connection)
+                if raw:
+                    acknowledged = await connection.wait(wait[0], wait[1])
+                    if int(acknowledged) < wait[0]:
+                        log.warning("redis.replication_lag replicas=%s wanted=%s", acknowledged, wait[0])
         return [
             (str(item[0]), [OutboxEntry.model_validate_json(entry) for entry in item[1:]]) for item in raw
         ]

@@ -31,6 +31,7 @@ from storage.keys import Keys
 from storage.models import Petition, Step
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from tests.conftest import client_for
 from tests.e2e.conftest import TOKEN
 from tests.e2e.flows import this_year
 
@@ -93,7 +94,7 @@ class BotProcess:
             await self.expire_leases()
 
     async def expire_leases(self) -> None:
-        client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)
+        client = client_for(self.redis_url)
         try:
             await client.delete(self.keys.poller_lease())
             for key in (self.keys.outbox_inflight(), self.keys.timers_inflight()):

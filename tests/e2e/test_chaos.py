@@ -24,6 +24,7 @@ from emulator import BotApiEmulator, EmulatorEvent
 from handlers.notify import NOTICE_TEXTS
 from storage.keys import Keys
 from storage.outbox import OutboxRepository
+from tests.conftest import client_for
 from tests.e2e.chaos import (
     JOINED,
     BotProcess,
@@ -52,7 +53,7 @@ async def test_sigkill_at_random_moments_during_concurrent_intakes(
 ) -> None:
     rng = random.Random(seed())
     keys = Keys(key_prefix, "ht")
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    redis = client_for(redis_url)
     bot = BotProcess(emulator, redis_url, key_prefix, tmp_path / "bot.log")
     citizens = make_citizens(emulator, CITIZENS, first_id=300_000)
     total = CITIZENS * ChaosCitizen.STEPS
@@ -97,7 +98,7 @@ async def test_telegram_failing_sends_500_502_dropped_and_429(
 ) -> None:
     rng = random.Random(seed())
     keys = Keys(key_prefix, "ht")
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    redis = client_for(redis_url)
     bot = BotProcess(emulator, redis_url, key_prefix, tmp_path / "bot.log")
     citizens = make_citizens(emulator, FAULT_CITIZENS, first_id=310_000)
     kinds = {
@@ -255,7 +256,7 @@ async def test_deadline_notices_survive_a_kill_between_the_write_and_the_send(
     the dead sender's lease (15 s, waited out here). Done by Telegram but the answer lost: the one
     message in flight may go twice — the documented duplicate window — never zero times."""
     keys = Keys(key_prefix, "ht")
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    redis = client_for(redis_url)
     clock = tmp_path / "now.txt"
     clock.write_text(MONDAY_9H.isoformat())
     bot = BotProcess(emulator, redis_url, key_prefix, tmp_path / "bot.log", CLOCK_FILE=str(clock))

@@ -8,12 +8,12 @@ import signal
 import sys
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from telegram import Update
 
 from bot.i18n import Translator
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
+from tests.conftest import client_for
 from tests.e2e.conftest import TOKEN, Harness, make_settings, start_runtime, stop_runtime
 from tests.e2e.flows import consent, ready_to_send, this_year
 
@@ -61,7 +61,7 @@ async def test_sigkill_mid_draft_then_restart_continues(
         await citizen.expect(_("Step {n} of {total} · {title}").format(n=4, total=6, title=_("Description")))
         # Kill it mid-draft, once that tap is fully handled (a kill mid-update is the next test's case).
         handled = Keys(key_prefix, "ht").handled_updates()
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        client = client_for(redis_url)
 
         async def tap_handled() -> None:
             while await client.zscore(handled, str(last["update_id"])) is None:  # noqa: ASYNC110 (state of another process)

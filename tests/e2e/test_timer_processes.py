@@ -10,12 +10,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
 from emulator import BotApiEmulator, ScriptedUser
 from storage.keys import Keys
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from tests.conftest import client_for
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_deadlines import MONDAY_9H, local
 from tests.e2e.test_durability import ROOT
@@ -50,7 +49,7 @@ async def test_timers_fire_once_across_processes_and_sigkill(
 ) -> None:
     clock, log = tmp_path / "now.txt", tmp_path / "bots.log"
     clock.write_text(MONDAY_9H.isoformat())
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    redis = client_for(redis_url)
     keys = Keys(key_prefix, "ht")
     bot = await spawn(emulator, redis_url, key_prefix, clock, log, poller=True)
     worker = await spawn(emulator, redis_url, key_prefix, clock, log, poller=False)

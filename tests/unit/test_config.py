@@ -32,6 +32,10 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TELEGRAM_BOT_TOKEN", "not a token"),
         ("ADMIN_IDS", "1,abc"),
         ("DIRECTORY_FILE", "/no/such/file.yaml"),
+        ("REDIS_SENTINEL", "10.0.0.1:26379"),  # no master name
+        ("REDIS_SENTINEL", "tiengdan@10.0.0.1"),  # no port
+        ("REDIS_CLUSTER", "10.0.0.1:6379,10.0.0.2:http"),
+        ("REDIS_SOCKET_TIMEOUT", "0"),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -72,3 +76,22 @@ def test_cli_unreachable_redis_says_so_in_one_line() -> None:
     assert result.returncode == 2
     assert "cannot reach Redis" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_redis_high_availability_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_SENTINEL", " tiengdan@10.0.0.1:26379, [::1]:26380 ")
+    monkeypatch.setenv("REDIS_URL", "rediss://:secret@ignored:6379/2")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    target = settings.redis_target()
+    assert settings.has_redis and target.sentinel == "tiengdan@10.0.0.1:26379, [::1]:26380"
+    assert target.url == "rediss://:secret@ignored:6379/2"
+    assert (target.socket_timeout, target.connect_timeout, target.wait_replicas) == (10.0, 5.0, 0)
+    assert "secret" not in target.describe()
+
+    monkeypatch.setenv("REDIS_CLUSTER", "10.0.0.1:6379")
+    with pytest.raises(ValidationError, match="REDIS_SENTINEL or REDIS_CLUSTER, not both"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.delenv("REDIS_SENTINEL")
+    monkeypatch.delenv("REDIS_URL")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.has_redis and settings.redis_target().cluster == "10.0.0.1:6379"
