@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
@@ -42,7 +43,7 @@ from bot.outbox import Outbox, OutboxSender, Progress
 from bot.polling import DurablePoller
 from bot.retention import RetentionWorker
 from bot.scheduler import TimerWorker
-from bot.telegram_calls import ResilientLimiter
+from bot.telegram_calls import ResilientLimiter, SendPacer
 from bot.webhook import WebhookServer
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepository
@@ -222,7 +223,11 @@ def build_application(deps: Deps) -> BotApplication:
         # Every text is HTML: whatever a user typed is escaped where it is rendered (handlers.common.esc).
         .defaults(html_defaults())
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(ResilientLimiter())  # retries what Telegram failed; see bot.telegram_calls
+        # Paces sends only (not edits, answers, chat actions) and retries what Telegram failed.
+        .rate_limiter(ResilientLimiter(SendPacer(settings.telegram_send_rate, settings.telegram_send_burst)))
+        # aiohttp: a fraction of httpx's CPU per call (README "Benchmarks").
+        .request(AiohttpRequest(connections=settings.max_concurrent_updates * 2 + 8, timeout=5.0))
+        .get_updates_request(AiohttpRequest(connections=2, timeout=5.0))
     )
     application = cast(BotApplication, builder.build())
     application.bot_data[DEPS_KEY] = deps
@@ -393,8 +398,14 @@ class BotRuntime:
             paid=paid,
             lease=settings.broadcast_lease_seconds,
             concurrency=BROADCAST_CONCURRENCY,
+            yield_to=self._pacer_bulk(),
         )
         self.broadcast_task = asyncio.create_task(self.broadcaster.run())
+
+    def _pacer_bulk(self) -> Callable[[], Awaitable[None]] | None:
+        """The conversations' send pacer's yield, for the broadcaster (conversations first)."""
+        limiter = self.application.bot.rate_limiter if self.application is not None else None
+        return limiter.pacer.bulk if isinstance(limiter, ResilientLimiter) else None
 
     def loops(self) -> dict[str, float]:
         """When each loop this process runs last made progress (epoch seconds): the heartbeat's content."""

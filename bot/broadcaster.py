@@ -57,8 +57,11 @@ class Broadcaster:
         lease: float = 60.0,
         interval: float = 0.5,
         concurrency: int = 64,
+        yield_to: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._service = service
+        # Awaited before each free (not paid) send: conversations first (bot.telegram_calls.SendPacer.bulk).
+        self._yield_to = None if paid else yield_to
         self._repo = service.repo
         self._bot = bot
         self._progress = progress
@@ -146,6 +149,8 @@ class Broadcaster:
                 wait = start + index / self.rate - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if self._yield_to is not None:
+                    await self._yield_to()
                 text = self._service.text_for(broadcast, language)
                 task = asyncio.create_task(self._deliver(broadcast_id, recipient, text))
                 self._pending.add(task)

@@ -252,6 +252,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return run(args.host, args.port, Path(args.data) if args.data else None, args.log_level)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``bench``: updates/s, latency, CPU and Redis commands per update of the full citizen flow."""
+    from bot import bench
+
+    return bench.cmd_bench(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="tiengdan", description="Tiếng Dân — citizens' petitions bot")
@@ -346,6 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="bot's log level",
     )
+    bench = sub.add_parser(
+        "bench", help="benchmark: the full citizen flow against a local emulator (prints figures)"
+    )
+    bench.set_defaults(func=cmd_bench)
+    from bot.bench import add_arguments
+
+    add_arguments(bench)
     return parser
 
 

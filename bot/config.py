@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     max_concurrent_updates: int = Field(default=32, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Sends (new messages) per second across chats from conversations; edits and answers are not paced.
+    telegram_send_rate: float = Field(default=30.0, gt=0)
+    telegram_send_burst: int = Field(default=30, ge=1)  # how many of them may go at once
     log_format: str = Field(default="auto", pattern=r"^(auto|plain|json)$")  # auto: JSON when not a tty
     # Observability (issue 14): Prometheus metrics on host:port (empty: off), per-process heartbeats.
     metrics_listen: str = Field(default="", pattern=r"^(|\[[0-9A-Fa-f:.]+\]:\d{1,5}|[^\s:\[\]]*:\d{1,5})$")
