@@ -309,7 +309,14 @@ class BotProcess:
     """A child process talking to the emulator, and how much CPU it used; optionally under py-spy
     (which may only trace its own children here), its samples written to ``profile``."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, profile: Path | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        profile: Path | None = None,
+        log_name: str | None = None,
+    ) -> None:
         self.profile = profile
         if profile is not None:
             spy = str(Path(sys.executable).with_name("py-spy"))
@@ -331,7 +338,7 @@ class BotProcess:
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,
-            stderr=open(cwd / f"{Path(argv[-1]).name[:20]}.log", "wb"),  # noqa: SIM115
+            stderr=open(cwd / f"{log_name or Path(argv[-1]).name[:20]}.log", "wb"),  # noqa: SIM115
         )
         self._pid: int | None = None if profile is not None else self.process.pid
 
@@ -368,6 +375,35 @@ class BotProcess:
             self.process.wait(10)
 
 
+class BotProcesses:
+    """The bot as several processes: one of the default role (the elected poller, which also handles its
+    share of the update partitions) and ``workers - 1`` of ``--role worker``; CPU and RSS are their sums."""
+
+    def __init__(self, processes: list[BotProcess]) -> None:
+        self.members = processes
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.members[0].process
+
+    @property
+    def pid(self) -> int:
+        return self.members[0].pid
+
+    def cpu(self) -> float:
+        return sum(member.cpu() for member in self.members)
+
+    def rss(self) -> float:
+        return sum(member.rss() for member in self.members)
+
+    def alive(self) -> bool:
+        return all(member.alive() for member in self.members)
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()
+
+
 def top_functions(profile: Path, count: int = 15) -> list[str]:
     """py-spy's raw samples → the functions where the bot spent its time (self, and with callees)."""
     own: Counter[str] = Counter()
@@ -395,7 +431,10 @@ def top_functions(profile: Path, count: int = 15) -> list[str]:
     return out
 
 
-async def wait_polling(emu: BotApiEmulator, process: BotProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+BotUnderTest = BotProcess | BotProcesses
+
+
+async def wait_polling(emu: BotApiEmulator, process: BotUnderTest, timeout: float = 60.0) -> None:  # noqa: ASYNC109
     """Until the bot sent its first getUpdates."""
     deadline = time.monotonic() + timeout
     while not any(call.method == "getUpdates" for call in emu.calls):
@@ -425,6 +464,7 @@ class Options:
     seed: int = 1
     step_timeout: float = STEP_TIMEOUT
     profile: bool = False
+    workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -450,7 +490,7 @@ class Bench:
         driver: Driver,
         make: Callable[[], Any],
         users: int,
-        process: BotProcess,
+        process: BotUnderTest,
         redis: aioredis.Redis | None,
     ) -> Phase:
         """``users`` users at once, each going through its flow as fast as the bot answers."""
@@ -481,7 +521,7 @@ class Bench:
         driver: Driver,
         make: Callable[[], Any],
         rate: float,
-        process: BotProcess,
+        process: BotUnderTest,
         redis: aioredis.Redis | None,
     ) -> Phase:
         """Citizens arrive at ``rate / steps`` per second (``rate`` updates/s offered) for ``duration``
@@ -518,7 +558,7 @@ class Bench:
         return phase
 
     async def head_of_line(
-        self, driver: Driver, emu: BotApiEmulator, process: BotProcess, redis: aioredis.Redis
+        self, driver: Driver, emu: BotApiEmulator, process: BotUnderTest, redis: aioredis.Redis
     ) -> None:
         """Others' latency without, then with, one user whose every Bot API call takes slow_seconds."""
         opts = self.opts
@@ -568,14 +608,27 @@ class Bench:
         await emu.start()
         redis = aioredis.from_url(redis_url)
         profile = self.workdir / "bot.pyspy" if opts.profile else None
-        process = BotProcess(
-            [sys.executable, "-m", "bot", "run"], self.env(emu, redis_url), self.workdir, profile
+        env = self.env(emu, redis_url)
+        process = BotProcesses(
+            [BotProcess([sys.executable, "-m", "bot", "run"], env, self.workdir, profile, log_name="bot")]
+            + [
+                BotProcess(
+                    [sys.executable, "-m", "bot", "run", "--role", "worker"],
+                    {**env, "PROCESS_NAME": f"bench-worker-{n}"},
+                    self.workdir,
+                    log_name=f"worker-{n}",
+                )
+                for n in range(2, opts.workers + 1)
+            ]
         )
         try:
             await wait_polling(emu, process)
             driver = Driver(emu)
             driver.step_timeout = opts.step_timeout
-            print(f"bot: pid {process.pid}, RSS {process.rss():.0f} MB after start", file=sys.stderr)
+            print(
+                f"bot: {opts.workers} process(es), first pid {process.pid}, RSS {process.rss():.0f} MB after start",
+                file=sys.stderr,
+            )
             if opts.warmup:
                 await self.closed("warmup", driver, lambda: Citizen(driver), opts.warmup, process, redis)
             if opts.citizens:
@@ -655,6 +708,7 @@ class Bench:
         o = self.opts
         out = [
             f"bench: {o.citizens} citizens, {STEPS_PER_FLOW} updates each, API delay {o.api_delay_ms:g} ms, "
+            f"{o.workers} bot process(es), "
             f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}",
             "",
             f"{'phase':<22}{'updates':>8}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>10}{'CPU ms/upd':>11}"
@@ -769,6 +823,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the bare echo bot")
     parser.add_argument("--no-hol", action="store_true", help="skip the head-of-line phases")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="bot processes: 1 of the default role (it polls) plus N-1 of --role worker (default 1)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -792,6 +852,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         step_timeout=args.step_timeout,
         profile=args.py_spy,
+        workers=max(1, args.workers),
         extra_env=extra,
     )
     with tempfile.TemporaryDirectory(prefix="tiengdan-bench-") as tmp:
