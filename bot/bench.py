@@ -100,6 +100,7 @@ class Phase:
     cpu: float = 0.0  # the bot's CPU seconds
     driver_cpu: float = 0.0  # this process's (the emulator's and the scripted users'): is it the limit?
     commands: int = 0  # Redis commands
+    round_trips: int = 0  # reads the Redis server made from clients' sockets (INFO total_reads_processed)
     failures: int = 0
     offered: float | None = None  # open loop: updates/s offered
 
@@ -121,6 +122,7 @@ class Phase:
             "cpu_ms_per_update": self.cpu * 1000 / per,
             "driver_cpu_ms_per_update": self.driver_cpu * 1000 / per,
             "redis_cmds_per_update": self.commands / per,
+            "redis_trips_per_update": self.round_trips / per,
             "failures": self.failures,
         }
 
@@ -445,9 +447,13 @@ async def wait_polling(emu: BotApiEmulator, process: BotUnderTest, timeout: floa
         await asyncio.sleep(0.05)
 
 
-async def redis_commands(redis: aioredis.Redis) -> int:
+async def redis_counters(redis: aioredis.Redis | None) -> tuple[int, int]:
+    """Commands the server processed, and the reads it made from clients' sockets: a pipeline or a
+    MULTI/EXEC block is one read, so reads count round trips (roughly: a big pipeline may take two)."""
+    if redis is None:
+        return 0, 0
     info = await redis.info("stats")
-    return int(info["total_commands_processed"])
+    return int(info["total_commands_processed"]), int(info.get("total_reads_processed", 0))
 
 
 @dataclass
@@ -496,7 +502,7 @@ class Bench:
         """``users`` users at once, each going through its flow as fast as the bot answers."""
         phase = Phase(name)
         people = [make() for _ in range(users)]
-        cpu0, cmd0 = process.cpu(), (await redis_commands(redis) if redis else 0)
+        cpu0, (cmd0, trips0) = process.cpu(), await redis_counters(redis)
         own0 = time.process_time()
         start = time.perf_counter()
 
@@ -511,7 +517,8 @@ class Bench:
         phase.seconds = time.perf_counter() - start
         phase.cpu = process.cpu() - cpu0
         phase.driver_cpu = time.process_time() - own0
-        phase.commands = (await redis_commands(redis) - cmd0) if redis else 0
+        cmd1, trips1 = await redis_counters(redis)
+        phase.commands, phase.round_trips = cmd1 - cmd0, trips1 - trips0
         phase.updates = len(phase.latencies)
         return phase
 
@@ -530,7 +537,7 @@ class Bench:
         arrivals = max(1, round(rate * self.opts.duration / STEPS_PER_FLOW))
         gap = STEPS_PER_FLOW / rate
         rng = random.Random(self.opts.seed)
-        cpu0, cmd0 = process.cpu(), (await redis_commands(redis) if redis else 0)
+        cpu0, (cmd0, trips0) = process.cpu(), await redis_counters(redis)
         own0 = time.process_time()
         start = time.perf_counter()
         tasks: list[asyncio.Task[None]] = []
@@ -553,7 +560,8 @@ class Bench:
         phase.seconds = time.perf_counter() - start
         phase.cpu = process.cpu() - cpu0
         phase.driver_cpu = time.process_time() - own0
-        phase.commands = (await redis_commands(redis) - cmd0) if redis else 0
+        cmd1, trips1 = await redis_counters(redis)
+        phase.commands, phase.round_trips = cmd1 - cmd0, trips1 - trips0
         phase.updates = len(phase.latencies)
         return phase
 
@@ -712,20 +720,20 @@ class Bench:
             f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}",
             "",
             f"{'phase':<22}{'updates':>8}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>10}{'CPU ms/upd':>11}"
-            f"{'redis/upd':>10}{'emu CPU':>8}{'failed':>7}",
+            f"{'redis/upd':>10}{'trips/upd':>10}{'emu CPU':>8}{'failed':>7}",
         ]
         for name, phase in self.results.items():
             s = phase.summary()
             out.append(
                 f"{name:<22}{s['updates']:>8.0f}{s['updates_per_s']:>9.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>10.1f}"
                 f"{s['cpu_ms_per_update']:>11.2f}{s['redis_cmds_per_update']:>10.1f}"
-                f"{s['driver_cpu_ms_per_update']:>8.2f}{s['failures']:>7.0f}"
+                f"{s['redis_trips_per_update']:>10.1f}{s['driver_cpu_ms_per_update']:>8.2f}{s['failures']:>7.0f}"
             )
         for name, phase in self.peer_results.items():
             s = phase.summary()
             out.append(
                 f"{'echo peer ' + name:<22}{s['updates']:>8.0f}{s['updates_per_s']:>9.1f}{s['p50_ms']:>9.1f}"
-                f"{s['p99_ms']:>10.1f}{s['cpu_ms_per_update']:>11.2f}{'-':>10}"
+                f"{s['p99_ms']:>10.1f}{s['cpu_ms_per_update']:>11.2f}{'-':>10}{'-':>10}"
                 f"{s['driver_cpu_ms_per_update']:>8.2f}{s['failures']:>7.0f}"
             )
         out.append("")
@@ -738,6 +746,7 @@ class Bench:
                 f"p99_ms: {s['p99_ms']:.1f}",
                 f"cpu_ms_per_update: {s['cpu_ms_per_update']:.2f}",
                 f"redis_commands_per_update: {s['redis_cmds_per_update']:.1f}",
+                f"redis_round_trips_per_update: {s['redis_trips_per_update']:.1f} (background loops included)",
             ]
         for name, phase in self.results.items():
             if phase.offered is not None:
@@ -783,7 +792,8 @@ def _line(name: str, phase: Phase) -> str:
     s = phase.summary()
     return (
         f"  {name}: {s['updates_per_s']:.1f} upd/s, p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
-        f"{s['cpu_ms_per_update']:.2f} ms CPU/upd, {s['redis_cmds_per_update']:.1f} Redis cmds/upd"
+        f"{s['cpu_ms_per_update']:.2f} ms CPU/upd, {s['redis_cmds_per_update']:.1f} Redis cmds/upd, "
+        f"{s['redis_trips_per_update']:.1f} round trips/upd"
     )
 
 

