@@ -4,4 +4,5 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # (not when a chart process imports this module: bot.charts)
+    sys.exit(main())

@@ -14,6 +14,7 @@ from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
+from bot import offload
 from bot.aiohttp_request import AiohttpRequest
 from bot.broadcaster import Broadcaster
 from bot.config import Settings
@@ -524,3 +525,4 @@ class BotRuntime:
             await self.poller.run()
         finally:
             await self.close()
+            offload.shutdown()

@@ -1,12 +1,20 @@
-"""The /stats chart: petitions per week by status, and the on-time rate by locality (PNG, matplotlib Agg)."""
+"""The /stats chart: petitions per week by status, and the on-time rate by locality (PNG, matplotlib Agg).
+
+Drawing takes a few hundred milliseconds of CPU and ~60 MB, and in a thread it would still hold the GIL
+for that long: every other user of the process would wait (issue 14). So the chart is prepared as plain
+data here (``chart_data``: labels already translated, numbers) and drawn in the process for heavy work
+(``bot.offload``).
+"""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from bot.domain.reports import Report
 from bot.exports import ExportContext
 from bot.i18n import N_
+from bot.offload import run_heavy
 from storage.models import PetitionStatus
 
 COLOURS = {
@@ -20,51 +28,92 @@ COLOURS = {
 MAX_LOCALITIES = 10
 
 
-def render_chart(report: Report, ctx: ExportContext) -> bytes:
-    """A portrait PNG readable on a phone, labelled in ``ctx``'s language."""
+@dataclass(frozen=True)
+class ChartData:
+    """Everything the drawing needs, as plain picklable values (texts in the reader's language)."""
+
+    weeks: list[str]  # x labels of the top chart
+    series: list[tuple[str, str, list[int]]]  # (legend label, colour, petitions per week), stacked
+    localities: list[str]  # y labels of the bottom chart, lowest bar first
+    on_time: list[tuple[int, int]]  # (on time, due) per locality
+    title_weekly: str
+    petitions: str
+    no_petitions: str
+    title_on_time: str
+    no_deadline: str
+
+
+def chart_data(report: Report, ctx: ExportContext) -> ChartData:
+    """The chart of ``report`` in ``ctx``'s language, ready to draw (cheap: no matplotlib here)."""
+    _ = ctx.gettext
+    series = []
+    for status in PetitionStatus:
+        values = [counts.get(status.value, 0) for _start, counts in report.weekly]
+        if any(values):
+            series.append((ctx.status(status), COLOURS[status], values))
+    ranked = sorted(report.on_time_by_locality.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    ranked = ranked[:MAX_LOCALITIES][::-1]
+    return ChartData(
+        weeks=[f"{start:%d/%m}" for start, _counts in report.weekly],
+        series=series,
+        localities=[ctx.locality(code) for code, _pair in ranked],
+        on_time=[pair for _code, pair in ranked],
+        title_weekly=_(N_("Petitions received per week, by status")),
+        petitions=_(N_("Petitions")),
+        no_petitions=_(N_("No petitions in this period")),
+        title_on_time=_(N_("Deadlines met on time, by locality")),
+        no_deadline=_(N_("No deadline due yet")),
+    )
+
+
+def draw_chart(data: ChartData) -> bytes:
+    """A portrait PNG readable on a phone (runs in the chart process)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    _ = ctx.gettext
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 10), dpi=100)
     try:
-        labels = [f"{start:%d/%m}" for start, _counts in report.weekly]
-        positions = list(range(len(labels)))
-        base = [0] * len(labels)
-        for status in PetitionStatus:
-            values = [counts.get(status.value, 0) for _start, counts in report.weekly]
-            if any(values):
-                top.bar(positions, values, bottom=base, color=COLOURS[status], label=ctx.status(status))
-                base = [b + v for b, v in zip(base, values, strict=True)]
-        top.set_xticks(positions, labels, rotation=45 if len(labels) > 8 else 0, fontsize=11)
-        top.set_title(_(N_("Petitions received per week, by status")), fontsize=15)
-        top.set_ylabel(_(N_("Petitions")), fontsize=12)
+        positions = list(range(len(data.weeks)))
+        base = [0] * len(data.weeks)
+        for label, colour, values in data.series:
+            top.bar(positions, values, bottom=base, color=colour, label=label)
+            base = [b + v for b, v in zip(base, values, strict=True)]
+        top.set_xticks(positions, data.weeks, rotation=45 if len(data.weeks) > 8 else 0, fontsize=11)
+        top.set_title(data.title_weekly, fontsize=15)
+        top.set_ylabel(data.petitions, fontsize=12)
         top.yaxis.get_major_locator().set_params(integer=True)
         if any(base):
             top.legend(fontsize=10, loc="upper left")
         else:
-            top.text(0.5, 0.5, _(N_("No petitions in this period")), ha="center", transform=top.transAxes)
+            top.text(0.5, 0.5, data.no_petitions, ha="center", transform=top.transAxes)
 
-        ranked = sorted(report.on_time_by_locality.items(), key=lambda kv: (-kv[1][1], kv[0]))
-        ranked = ranked[:MAX_LOCALITIES][::-1]
-        names = [ctx.locality(code) for code, _pair in ranked]
-        rates = [100 * good / due for _code, (good, due) in ranked]
-        bars = bottom.barh(range(len(names)), rates, color="#3aa655")
-        bottom.set_yticks(range(len(names)), names, fontsize=11)
+        rates = [100 * good / due for good, due in data.on_time]
+        bars = bottom.barh(range(len(data.localities)), rates, color="#3aa655")
+        bottom.set_yticks(range(len(data.localities)), data.localities, fontsize=11)
         bottom.set_xlim(0, 100)
         bottom.set_xlabel("%", fontsize=12)
-        bottom.set_title(_(N_("Deadlines met on time, by locality")), fontsize=15)
-        for bar, (_code, (good, due)) in zip(bars, ranked, strict=True):
+        bottom.set_title(data.title_on_time, fontsize=15)
+        for bar, (good, due) in zip(bars, data.on_time, strict=True):
             bottom.text(
                 min(bar.get_width() + 1, 80), bar.get_y() + bar.get_height() / 2, f"{good}/{due}", va="center"
             )
-        if not names:
-            bottom.text(0.5, 0.5, _(N_("No deadline due yet")), ha="center", transform=bottom.transAxes)
+        if not data.localities:
+            bottom.text(0.5, 0.5, data.no_deadline, ha="center", transform=bottom.transAxes)
         figure.tight_layout()
         out = io.BytesIO()
         figure.savefig(out, format="png")
         return out.getvalue()
     finally:
         plt.close(figure)
+
+
+async def render_chart(report: Report, ctx: ExportContext) -> bytes:
+    """The PNG of ``report``, drawn in the process for heavy work (``bot.offload``)."""
+    return await draw(chart_data(report, ctx))
+
+
+async def draw(data: ChartData) -> bytes:
+    """``draw_chart(data)`` off the event loop and off the GIL."""
+    return await run_heavy(draw_chart, data)

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     partition_lease_seconds: float = Field(default=10.0, gt=0)  # a dead worker's partitions move after
     clock_file: str | None = None  # tests and demos only: read "now" from this file
     data_dir: Path = Path("data")
-    max_concurrent_updates: int = Field(default=32, ge=1, le=512)
+    max_concurrent_updates: int = Field(default=128, ge=1, le=512)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Sends (new messages) per second across chats from conversations; edits and answers are not paced.
     telegram_send_rate: float = Field(default=30.0, gt=0)

@@ -11,7 +11,9 @@ and 87.5%.
 
 from __future__ import annotations
 
+import functools
 import gettext
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,11 @@ class Gettext:
         """A duration given in hours, in words of this language."""
         return format_hours(hours, self.lang)
 
+    def __reduce__(self) -> tuple[Callable[[str], Gettext], tuple[str]]:
+        """Pickled as its language (its catalog holds functions): rebuilt from the same catalogs in the
+        process for heavy work (``bot.offload``)."""
+        return _gettext_of, (self.lang,)
+
 
 class Translator:
     """Loads every catalog once and hands out per-language ``Gettext`` objects."""
@@ -118,3 +125,8 @@ class Translator:
     def __call__(self, lang: str | None) -> Gettext:
         """The translation functions of ``lang`` (resolved to a supported language)."""
         return self._by_lang[self.resolve(lang)]
+
+
+@functools.cache
+def _gettext_of(lang: str) -> Gettext:
+    return Translator()(lang)

@@ -7,7 +7,6 @@ viewer's rights in Redis; a typed range waits in the session as a ``CaseInput`` 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +31,7 @@ from bot.domain.reports import (
 from bot.exports import STEP_NAMES, ExportContext, csv_text, open311, workbook_bytes
 from bot.i18n import N_, Gettext
 from bot.logs import get_logger
+from bot.offload import run_heavy
 from handlers.common import Turn, begin, close_keyboard, esc, send, visible_len
 from storage.models import CaseInput, PetitionStatus
 from storage.officials import OfficialRepository
@@ -196,13 +196,14 @@ async def _deliver(update: Update, turn: Turn, actor: Actor, scope: Scope, perio
     assert chat is not None
     if not fmt:
         await send(update, summary_text(turn._, report, ctx, scope))
-        png = await asyncio.to_thread(render_chart, report, ctx)
+        png = await render_chart(report, ctx)  # in the chart process: nobody else waits (bot.charts)
         caption = turn._("📊 {period}").format(period=period.label())
         await chat.send_photo(InputFile(png, filename="stats.png"), caption=caption)
         return
     stem = f"report_{period.first:%Y%m%d}_{period.last:%Y%m%d}"
     if fmt == "xlsx":
-        content = await asyncio.to_thread(workbook_bytes, report, received, [], ctx)  # no dialogues yet
+        # (no dialogues yet) in the process for heavy work, like the chart: nobody else waits (bot.offload)
+        content = await run_heavy(workbook_bytes, report, received, [], ctx)
         name = f"{stem}.xlsx"
     elif fmt == "csv":
         content = csv_text(received, ctx).encode("utf-8")
