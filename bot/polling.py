@@ -67,6 +67,30 @@ def serial_key(update: Update) -> str:
     return f"x{update.update_id}"
 
 
+# Where each kind of update names its sender (as ``Update.effective_user`` reads them).
+_SENDER_FIELD = {
+    "message": "from", "edited_message": "from", "business_message": "from",
+    "edited_business_message": "from", "guest_message": "from", "channel_post": "from",
+    "edited_channel_post": "from", "inline_query": "from", "chosen_inline_result": "from",
+    "callback_query": "from", "shipping_query": "from", "pre_checkout_query": "from",
+    "poll_answer": "user", "my_chat_member": "from", "chat_member": "from", "chat_join_request": "from",
+    "message_reaction": "user", "business_connection": "user", "purchased_paid_media": "from",
+    "managed_bot": "user",
+}  # fmt: skip
+
+
+def raw_serial_key(raw: dict[str, Any]) -> str:
+    """``serial_key`` of an update still in Telegram's JSON: read straight from the sender's id when there
+    is one (nearly always; no objects built), else from the parsed update (the chat, or the update)."""
+    kinds = [key for key in raw if key != "update_id"]
+    if len(kinds) == 1 and kinds[0] in _SENDER_FIELD and isinstance(raw[kinds[0]], dict):
+        sender = raw[kinds[0]].get(_SENDER_FIELD[kinds[0]])
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return f"u{sender['id']}"
+    update = Update.de_json(raw, None)
+    return serial_key(update) if update is not None else f"x{raw.get('update_id')}"
+
+
 class DurablePoller:
     """Poll (if asked, under the poller lease) into the streams, and consume the streams: per user in
     order, users concurrently, acknowledged once handled."""
@@ -195,9 +219,9 @@ class DurablePoller:
             except STORAGE_ERRORS as exc:
                 log.warning("poller.lease_renewal_failed", error=type(exc).__name__)
 
-    def partition(self, update: Update) -> int:
-        """The stream partition of an update (by its user, else its chat)."""
-        return partition_of(serial_key(update), self._streams.partitions)
+    def partition(self, raw: dict[str, Any]) -> int:
+        """The stream partition of an update in Telegram's JSON (by its user, else its chat)."""
+        return partition_of(raw_serial_key(raw), self._streams.partitions)
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -236,9 +260,10 @@ class DurablePoller:
             if not updates:
                 await self._beat()
                 continue
-            next_offset = updates[-1].update_id + 1
+            next_offset = int(updates[-1]["update_id"]) + 1
             try:
-                await self._streams.append([(self.partition(u), u.to_dict()) for u in updates], next_offset)
+                # As Telegram sent them: stored without being parsed here (the consumer parses each once).
+                await self._streams.append([(self.partition(raw), raw) for raw in updates], next_offset)
             except STORAGE_ERRORS as exc:
                 # Not stored, so not confirmed: Telegram keeps them. Tell each user once, and fetch again
                 # soon (the same batch comes back at once), so that what arrives meanwhile is told too.
@@ -246,7 +271,8 @@ class DurablePoller:
                 if not outage:
                     log.error("polling.storage_unavailable", error=type(exc).__name__, detail=str(exc))
                 outage = True
-                await asyncio.gather(*(self._tell_storage_trouble(update) for update in updates))
+                parsed = [Update.de_json(raw, self._app.bot) for raw in updates]
+                await asyncio.gather(*(self._tell_storage_trouble(update) for update in parsed))
                 await self._sleep(OUTAGE_POLL)
                 continue
             if outage:
@@ -263,7 +289,7 @@ class DurablePoller:
         while not self._stopping.is_set():
             try:
                 await self._streams.ensure_groups()
-                moved = await self._streams.migrate_pending_hash(self._raw_partition)
+                moved = await self._streams.migrate_pending_hash(self.partition)
                 if moved:
                     log.info("updates.migrated", count=moved)
                 break
@@ -316,10 +342,6 @@ class DurablePoller:
                 await read
             return []
         return read.result()
-
-    def _raw_partition(self, raw: dict[str, Any]) -> int:
-        update = Update.de_json(raw, self._app.bot)
-        return self.partition(update) if update is not None else 0
 
     async def _keep_partitions(self) -> None:
         """Every tick: register as a live worker, renew the partition leases held, give up what is
@@ -490,14 +512,19 @@ class DurablePoller:
         except STORAGE_ERRORS as exc:
             log.warning("polling.heartbeat_failed", error=type(exc).__name__)
 
-    async def _fetch(self, offset: int) -> tuple[Update, ...]:
+    async def _fetch(self, offset: int) -> list[dict[str, Any]]:
+        """The next updates, in Telegram's JSON (getUpdates through PTB's request, not parsed: they go
+        to the streams as they are)."""
         fetch = asyncio.ensure_future(
-            self._app.bot.get_updates(
-                offset=offset,
-                timeout=self._poll_timeout,
-                limit=self._limit,
-                allowed_updates=Update.ALL_TYPES,
-                read_timeout=self._poll_timeout + 10,
+            self._app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": offset,
+                    "timeout": self._poll_timeout,
+                    "limit": self._limit,
+                    "allowed_updates": list(Update.ALL_TYPES),
+                },
+                read_timeout=2 * self._poll_timeout + 10,  # (as get_updates computed it)
             )
         )
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -507,9 +534,10 @@ class DurablePoller:
             fetch.cancel()
             with contextlib.suppress(BaseException):
                 await fetch
-            return ()
+            return []
         stopping.cancel()
-        return fetch.result()
+        result = fetch.result()
+        return [raw for raw in result if isinstance(raw, dict)] if isinstance(result, list) else []
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -13,10 +13,9 @@ import json
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
 
 from bot.logs import get_logger
-from bot.polling import STORAGE_ERRORS, serial_key
+from bot.polling import STORAGE_ERRORS, raw_serial_key
 from storage.update_streams import UpdateStreams, partition_of
 
 log = get_logger(__name__)
@@ -26,8 +25,7 @@ MAX_BODY = 1 << 20  # an update is a few kilobytes
 
 def partition_of_raw(raw: dict[str, Any], partitions: int) -> int:
     """The partition of a raw update: by its user, else its chat (as the consumer orders them)."""
-    update = Update.de_json(raw, None)
-    return partition_of(serial_key(update), partitions) if update is not None else 0
+    return partition_of(raw_serial_key(raw), partitions)
 
 
 class WebhookServer:
