@@ -63,13 +63,20 @@ async def test_prefetched_reads_are_one_round_trip_and_served_until_the_block_en
     assert answers == {}  # emptied at the end of the block
 
 
+async def two_keys_read(
+    client: aioredis.Redis, redis: aioredis.Redis, key_prefix: str
+) -> tuple[str, str, dict[tuple[object, ...], object]]:
+    """Two keys (a0, b0) and their answers, prefetched by ``client``."""
+    a, b = f"{key_prefix}:a", f"{key_prefix}:b"
+    await redis.mset({a: "a0", b: "b0"})
+    return a, b, await read_all(client, [("GET", a), ("GET", b)])
+
+
 @single_server
 async def test_a_write_drops_the_answers_about_its_key_only(
     client: aioredis.Redis, redis: aioredis.Redis, key_prefix: str
 ) -> None:
-    a, b = f"{key_prefix}:a", f"{key_prefix}:b"
-    await redis.mset({a: "a0", b: "b0"})
-    answers = await read_all(client, [("GET", a), ("GET", b)])
+    a, b, answers = await two_keys_read(client, redis, key_prefix)
     await redis.set(b, "b1")  # someone else's write: the snapshot still answers b0 (its time)
     with snapshot(answers):
         await client.set(a, "a1")
@@ -86,10 +93,8 @@ async def test_a_write_drops_the_answers_about_its_key_only(
 async def test_a_script_or_a_many_key_command_drops_the_whole_snapshot(
     client: aioredis.Redis, redis: aioredis.Redis, key_prefix: str
 ) -> None:
-    a, b = f"{key_prefix}:a", f"{key_prefix}:b"
-    await redis.mset({a: "a0", b: "b0"})
     script = client.register_script("return redis.call('SET', ARGV[1], 'by a script')")
-    answers = await read_all(client, [("GET", a), ("GET", b)])
+    a, b, answers = await two_keys_read(client, redis, key_prefix)
     with snapshot(answers):
         await script(args=[a])  # the key is built inside the script: nothing in the snapshot is trusted
         assert answers == {}
