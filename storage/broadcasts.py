@@ -204,7 +204,8 @@ class BroadcastRepository:
 
     async def clear_unreachable(self, telegram_id: int) -> bool:
         """The user wrote to the bot: reachable again. True when they were marked. (A read first: it is
-        prefetched with every update, ``storage.prefetch``, so the usual case costs no round trip.)"""
+        prefetched with every update, ``storage.prefetch``, so the usual case costs no round trip. A mark a
+        sender made after that prefetch, while this update ran, stays until the user's next update.)"""
         if not await self._redis.sismember(self._keys.unreachable(), str(telegram_id)):
             return False
         return bool(await self._redis.srem(self._keys.unreachable(), str(telegram_id)))

@@ -66,14 +66,28 @@ def _forget(snapshot: dict[Command, Any], args: Sequence[Any]) -> None:
     if name in READ_ONLY:
         return
     if name in ONE_KEY_WRITES and len(args) > 1:
-        for command in [c for c in snapshot if c[1] == args[1]]:
-            del snapshot[command]
+        _drop_key(snapshot, args[1])
         return
     snapshot.clear()
 
 
+def _drop_key(snapshot: dict[Command, Any], key: Any) -> None:
+    """Forget the snapshot's answers about ``key``."""
+    for command in [c for c in snapshot if len(c) > 1 and c[1] == key]:
+        del snapshot[command]
+
+
 class SnapshotPipeline(Pipeline):
-    """A pipeline of ``PrefetchingRedis``: its writes drop what they change from the snapshot."""
+    """A pipeline of ``PrefetchingRedis``: its writes drop what they change from the snapshot, and so does
+    WATCH — a watched key is about to be read fresh and compared, and if the transaction then fails
+    (someone else changed it), the caller's next read of it must see that change, not the snapshot."""
+
+    async def watch(self, *names: Any) -> Any:  # type: ignore[override]
+        snapshot = _SNAPSHOT.get()
+        if snapshot:
+            for name in names:
+                _drop_key(snapshot, name)
+        return await super().watch(*names)
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         snapshot = _SNAPSHOT.get()

@@ -107,6 +107,26 @@ async def test_a_script_or_a_many_key_command_drops_the_whole_snapshot(
 
 
 @single_server
+async def test_watching_a_key_drops_its_answers_so_a_retry_after_a_watch_error_reads_it_fresh(
+    client: aioredis.Redis, redis: aioredis.Redis, key_prefix: str
+) -> None:
+    """An optimistic transaction (read, WATCH, compare, MULTI/EXEC) whose key someone else changed since
+    the snapshot fails; the caller reads again — and must see the change, or it retries forever."""
+    a, b, answers = await two_keys_read(client, redis, key_prefix)
+    await redis.set(a, "a1")  # someone else, after the snapshot
+    with snapshot(answers):
+        expected = await client.get(a)
+        assert expected == "a0"  # the snapshot's answer, from the start of the update
+        async with client.pipeline(transaction=True) as pipe:
+            await pipe.watch(a)
+            assert await pipe.get(a) != expected  # read fresh under WATCH: the caller gives up this try
+            await pipe.reset()
+        assert await client.get(a) == "a1"  # its retry reads Redis, not the snapshot
+        assert await client.get(b) == "b0"  # an unwatched key is still answered from the snapshot
+        assert answers == {("GET", b): "b0"}
+
+
+@single_server
 async def test_tasks_started_inside_share_it_and_see_nothing_stale_after(
     client: aioredis.Redis, redis: aioredis.Redis, key_prefix: str
 ) -> None:
