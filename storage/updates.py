@@ -90,6 +90,10 @@ class UpdateLog:
                             pipe.xdel(entry[0], entry[1])
                     await pipe.execute()
             except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    # Cancelled (the loop is closing): the updates queued meanwhile have no flusher left;
+                    # they fail too rather than wait for ever (they are not recorded: handled again).
+                    batch, self._marks = batch + self._marks, []
                 for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))

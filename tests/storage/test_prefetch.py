@@ -178,6 +178,32 @@ async def test_a_failed_group_commit_raises_in_every_update_it_carried(keys: Key
     await dead.aclose()
 
 
+async def test_a_cancelled_group_commit_fails_the_updates_queued_behind_it_too(keys: Keys) -> None:
+    """The flusher cancelled mid-transaction (the loop closing) leaves no update waiting for ever."""
+    connected, finished = asyncio.Event(), asyncio.Event()
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()  # accepts and never answers: the transaction stays on its way
+        await finished.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    hanging = aioredis.Redis(port=port, protocol=2, retry=Retry(NoBackoff(), 0))
+    log = UpdateLog(hanging, keys)
+    first = asyncio.create_task(log.mark_handled(1))
+    await asyncio.wait_for(connected.wait(), 5)
+    queued = [asyncio.create_task(log.mark_handled(n)) for n in (2, 3)]  # behind the one on its way
+    await asyncio.sleep(0.05)
+    assert log._flusher is not None
+    log._flusher.cancel()
+    results = await asyncio.wait_for(asyncio.gather(first, *queued, return_exceptions=True), 5)
+    assert [type(r) for r in results] == [RuntimeError] * 3
+    finished.set()
+    server.close()
+    await hanging.aclose(close_connection_pool=True)
+
+
 async def execs(redis: aioredis.Redis) -> int:
     """MULTI/EXEC blocks the server ran so far."""
     stats = await redis.info("commandstats")
