@@ -27,13 +27,23 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections import Counter, deque
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    Conflict,
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBUserWarning
 
 from bot import metrics
 from bot.context import DEPS_KEY, BotApplication, Deps
@@ -43,6 +53,10 @@ from storage.connection import StorageUnavailable
 from storage.prefetch import snapshot
 from storage.update_streams import Entry, UpdateStreams, partition_of
 from storage.updates import UpdateLog
+
+# do_api_request("getUpdates") is used on purpose (the JSON is stored as it came, not parsed into
+# Update objects): PTB's hint to use Bot.get_updates instead is not for us.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 log = get_logger(__name__)
 STORAGE_FAILURES_KEY = "storage_failures"  # where the error handler reports updates that lacked storage
@@ -515,18 +529,7 @@ class DurablePoller:
     async def _fetch(self, offset: int) -> list[dict[str, Any]]:
         """The next updates, in Telegram's JSON (getUpdates through PTB's request, not parsed: they go
         to the streams as they are)."""
-        fetch = asyncio.ensure_future(
-            self._app.bot.do_api_request(
-                "getUpdates",
-                api_kwargs={
-                    "offset": offset,
-                    "timeout": self._poll_timeout,
-                    "limit": self._limit,
-                    "allowed_updates": list(Update.ALL_TYPES),
-                },
-                read_timeout=2 * self._poll_timeout + 10,  # (as get_updates computed it)
-            )
-        )
+        fetch = asyncio.ensure_future(self._get_updates(offset))
         stopping = asyncio.ensure_future(self._stopping.wait())
         done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if fetch not in done:
@@ -538,6 +541,23 @@ class DurablePoller:
         stopping.cancel()
         result = fetch.result()
         return [raw for raw in result if isinstance(raw, dict)] if isinstance(result, list) else []
+
+    async def _get_updates(self, offset: int) -> Any:
+        try:
+            return await self._app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": offset,
+                    "timeout": self._poll_timeout,
+                    "limit": self._limit,
+                    "allowed_updates": list(Update.ALL_TYPES),
+                },
+                read_timeout=2 * self._poll_timeout + 10,  # (as get_updates computed it)
+            )
+        except EndPointNotFound as exc:
+            # A 404/401 on a method that certainly exists: the token was revoked (do_api_request says
+            # "endpoint not found" once the bot is initialised). Stop as get_updates would have.
+            raise InvalidToken("the Bot API rejected the token while polling") from exc
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

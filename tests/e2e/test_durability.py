@@ -181,3 +181,32 @@ async def test_one_users_burst_is_handled_in_order_while_others_proceed(harness:
 
 def test_keys_are_under_the_test_prefix() -> None:
     assert Keys("x", "ht").petition("A").startswith("x:{ht}:v1:")
+
+
+async def test_a_token_revoked_while_polling_stops_the_bot_as_an_invalid_token(
+    emulator: BotApiEmulator, redis_url: str, key_prefix: str
+) -> None:
+    """getUpdates goes through do_api_request (the JSON is stored unparsed); once the bot is initialised,
+    PTB reports a rejected token there as "endpoint not found": the poller must still stop with
+    InvalidToken (which `python -m bot run` explains), not retry or die of an unknown error."""
+    from telegram.error import InvalidToken
+
+    citizen = ScriptedUser(emulator, emulator.add_user(user_id=778, first_name="Hoa", language_code="en"))
+    runtime, task = await start_runtime(make_settings(emulator, redis_url, key_prefix))
+    try:
+        await citizen.send("/start")
+        await citizen.expect("Welcome to Tiếng Dân")
+        emulator.token = "123456:REVOKED-BY-BOTFATHER"
+        await citizen.send("/help")  # ends the long poll in progress; the next getUpdates is refused
+        try:
+            await asyncio.wait_for(task, 30)
+        except InvalidToken:
+            pass
+        else:
+            raise AssertionError("the poller went on after the token was rejected")
+    finally:
+        emulator.token = TOKEN
+        if not task.done():
+            await stop_runtime(runtime, task)
+        else:
+            await runtime.close()
