@@ -34,14 +34,29 @@ def _heavy_pool() -> ProcessPoolExecutor:
 
 
 async def run_heavy(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` in the heavy-work process (in a thread if that process cannot run)."""
-    global _pool
+    """``function(*args)`` in the heavy-work process (in a thread if that process cannot run). What the
+    job itself raises is raised here, as from a direct call: only a pool that cannot take or finish the
+    job (a dead process, a pool shut down meanwhile, no process can start) means the thread."""
+    pool = _heavy_pool()
     try:
-        return await asyncio.get_running_loop().run_in_executor(_heavy_pool(), function, *args)
-    except (BrokenProcessPool, OSError, RuntimeError) as exc:  # (RuntimeError: a pool shut down meanwhile)
-        log.warning("offload.process_failed", error=repr(exc))
+        job = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+    except (BrokenProcessPool, RuntimeError, OSError) as exc:  # (RuntimeError: shut down meanwhile)
+        return await _in_a_thread(pool, exc, function, *args)
+    try:
+        return await job
+    except BrokenProcessPool as exc:  # the process died during the job
+        return await _in_a_thread(pool, exc, function, *args)
+
+
+async def _in_a_thread(
+    pool: ProcessPoolExecutor, exc: BaseException, function: Callable[..., T], *args: Any
+) -> T:
+    global _pool
+    log.warning("offload.process_failed", error=repr(exc))
+    if _pool is pool:  # (not one a concurrent job already replaced)
         _pool = None  # the next job starts a new process
-        return await asyncio.to_thread(function, *args)
+        pool.shutdown(wait=False, cancel_futures=True)
+    return await asyncio.to_thread(function, *args)
 
 
 def shutdown() -> None:

@@ -61,6 +61,21 @@ async def test_a_broken_chart_process_falls_back_to_a_thread_and_is_replaced() -
     assert offload.current_workers()
 
 
+def _fails(kind: type[Exception]) -> None:
+    raise kind("the job's own error")
+
+
+@pytest.mark.parametrize("kind", [RuntimeError, OSError, ValueError])
+async def test_the_jobs_own_error_is_raised_and_keeps_the_process(kind: type[Exception]) -> None:
+    """Not mistaken for a broken pool (RuntimeError and OSError are also what a pool raises): the job is
+    not run again in a thread, and the process stays for the next job."""
+    assert (await draw(DATA)).startswith(PNG)
+    workers = offload.current_workers()
+    with pytest.raises(kind, match="the job's own error"):
+        await offload.run_heavy(_fails, kind)
+    assert offload._pool is not None and offload.current_workers() == workers
+
+
 def _language_of(gettext: object) -> str:
     return gettext("Petitions")  # type: ignore[operator]
 
