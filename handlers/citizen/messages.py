@@ -95,6 +95,15 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif action == views.CANCEL_LABEL:
         await cancel(update, turn)
     elif turn.session.step == Step.CONSENT:
+        if (
+            turn.session.after_consent_dialogue is None
+            and not has_petition_consent(turn.citizen)
+            and turn.deps.intake.could_describe(message.text)
+        ):
+            # Their problem, typed while the form waits: kept as the petition's description, the
+            # petition starts once they answered the form.
+            await start_with_text(update, turn, message.text)
+            return
         await turn.save()
         await send(update, turn._("Please tick what you agree to above, then tap Continue."))
         await ask_consent(

@@ -349,3 +349,35 @@ async def test_text_at_the_menu_with_an_unfinished_draft_offers_both(harness: Ha
     session = await session_of(h, citizen)
     assert session.draft is not None and session.draft.locality_code is None
     assert session.draft.kept_text == "Nước sinh hoạt có mùi lạ từ hôm qua"
+
+
+async def test_text_typed_while_the_consent_form_waits_is_kept_for_the_petition(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = h.citizen()
+    await citizen.send("/start")
+    await citizen.expect("🔒")  # the consent form
+    await citizen.send("ok")  # too short to be a problem: the form is pointed at again
+    await citizen.expect(_("Please tick what you agree to above, then tap Continue."))
+    typed = "Đèn đường ở tổ dân phố 5 bị hỏng cả tháng nay"
+    await citizen.send(typed)
+    await citizen.expect(
+        _(
+            "📝 I kept your message to start a petition with it. Before you send a petition, please read "
+            "and answer the consent request."
+        )
+    )
+    session = await session_of(h, citizen)
+    assert session.step == Step.CONSENT and session.after_consent == "new"
+    assert session.draft is not None and session.draft.kept_text == typed
+    await citizen.tap(_("Handle my petitions"))
+    await h.emulator.wait_for(
+        lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
+    )
+    await citizen.tap(_("✅ Continue"))
+    await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
+    await citizen.send("Thành Sen")
+    await citizen.tap("Phường Thành Sen")
+    await citizen.tap("Giao thông")  # (street lights: suggested first from the kept text)
+    await citizen.tap(_("Report a problem"))
+    prompt = await citizen.expect(_("Earlier you wrote:"))
+    assert typed in (prompt.text or "")
