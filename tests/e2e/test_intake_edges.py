@@ -302,14 +302,10 @@ async def test_text_typed_at_the_main_menu_starts_a_petition_with_it(harness: Ha
     assert raw is not None and Petition.model_validate_json(raw).description == typed
 
 
-async def test_text_before_consent_is_kept_and_can_be_retyped(harness: Harness) -> None:
-    h, _ = harness, harness.tr("vi")
-    citizen = h.citizen()
-    await citizen.send("Đường vào thôn 3 bị sạt lở sau mưa lớn")
-    await citizen.expect("🔒")  # the consent form first
-    session = await session_of(h, citizen)
-    assert session.step == Step.CONSENT and session.draft is not None
-    assert session.draft.kept_text == "Đường vào thôn 3 bị sạt lở sau mưa lớn"
+async def agree_and_report_a_transport_problem(h: Harness, citizen: ScriptedUser) -> None:
+    """From the consent form: agree to petitions, then the petition's place, topic and kind (the kept
+    text is offered as the description next)."""
+    _ = h.tr("vi")
     await citizen.tap(_("Handle my petitions"))
     await h.emulator.wait_for(
         lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
@@ -320,6 +316,17 @@ async def test_text_before_consent_is_kept_and_can_be_retyped(harness: Harness) 
     await citizen.tap("Phường Thành Sen")
     await citizen.tap("Giao thông")
     await citizen.tap(_("Report a problem"))
+
+
+async def test_text_before_consent_is_kept_and_can_be_retyped(harness: Harness) -> None:
+    h, _ = harness, harness.tr("vi")
+    citizen = h.citizen()
+    await citizen.send("Đường vào thôn 3 bị sạt lở sau mưa lớn")
+    await citizen.expect("🔒")  # the consent form first
+    session = await session_of(h, citizen)
+    assert session.step == Step.CONSENT and session.draft is not None
+    assert session.draft.kept_text == "Đường vào thôn 3 bị sạt lở sau mưa lớn"
+    await agree_and_report_a_transport_problem(h, citizen)
     await citizen.expect("Đường vào thôn 3 bị sạt lở sau mưa lớn")
     await citizen.send("Đường vào thôn 3 phường Thành Sen bị sạt lở một đoạn dài 20 m.")  # retyped instead
     await citizen.expect(_("📝 Description saved ✓"))
@@ -369,15 +376,6 @@ async def test_text_typed_while_the_consent_form_waits_is_kept_for_the_petition(
     session = await session_of(h, citizen)
     assert session.step == Step.CONSENT and session.after_consent == "new"
     assert session.draft is not None and session.draft.kept_text == typed
-    await citizen.tap(_("Handle my petitions"))
-    await h.emulator.wait_for(
-        lambda: any(b.text.startswith("☑️") for b in citizen.last_bot_message.iter_buttons())
-    )
-    await citizen.tap(_("✅ Continue"))
-    await citizen.expect(_("Step {n} of {total} · {title}").format(n=1, total=6, title=_("Place")))
-    await citizen.send("Thành Sen")
-    await citizen.tap("Phường Thành Sen")
-    await citizen.tap("Giao thông")  # (street lights: suggested first from the kept text)
-    await citizen.tap(_("Report a problem"))
+    await agree_and_report_a_transport_problem(h, citizen)  # (street lights: transport, suggested first)
     prompt = await citizen.expect(_("Earlier you wrote:"))
     assert typed in (prompt.text or "")
