@@ -49,6 +49,7 @@ from bot import metrics
 from bot.context import DEPS_KEY, BotApplication, Deps
 from bot.domain.citizens import citizen_id
 from bot.logs import get_logger
+from handlers.common import CHANNEL
 from storage.connection import StorageUnavailable
 from storage.prefetch import snapshot
 from storage.update_streams import Entry, UpdateStreams, partition_of
@@ -68,7 +69,6 @@ LEASE_SECONDS = 10.0  # a SIGKILLed poller's successor waits at most this long
 MAX_IN_FLIGHT = 2_000  # read, not yet handled: fetching and reading pause above this
 READ_COUNT = 200  # entries per partition per read
 SWEEP_ROUNDS = 30  # every this many partition rounds, look for entries stranded in another's pending list
-TELEGRAM = "tg"  # the channel name in citizen ids (``handlers.common.CHANNEL``)
 READ_BLOCK_MS = 1_000  # a read waits this long for new entries (then the owned partitions are re-read)
 
 
@@ -571,7 +571,7 @@ class DurablePoller:
         answers = await self._log.prefetch(
             update.update_id,
             user.id if user is not None else None,
-            citizen_id(TELEGRAM, user.id) if user is not None else None,
+            citizen_id(CHANNEL, user.id) if user is not None else None,
         )
         with snapshot(answers):  # the reads above serve the update until its first write
             await self._handle_unless_handled(update, source)
