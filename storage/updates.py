@@ -14,6 +14,9 @@ from storage.keys import HANDLED_UPDATES_KEPT, HEARTBEAT_TTL, Keys
 from storage.prefetch import Command, read_all
 from storage.update_streams import GROUP
 
+# An update waiting for the group commit: its id, its stream entry (key, id), and its waiter.
+_Mark = tuple[int, tuple[str, str] | None, asyncio.Future[None]]
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -36,7 +39,7 @@ class UpdateLog:
         self._keys = keys
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
-        self._marks: list[tuple[int, tuple[str, str] | None, asyncio.Future[None]]] = []
+        self._marks: list[_Mark] = []
         self._flusher: asyncio.Task[None] | None = None
 
     def _is_handled_command(self, update_id: int) -> Command:
@@ -89,20 +92,16 @@ class UpdateLog:
                             pipe.xack(entry[0], GROUP, entry[1])
                             pipe.xdel(entry[0], entry[1])
                     await pipe.execute()
-            except BaseException as exc:
-                if not isinstance(exc, Exception):
-                    # Cancelled (the loop is closing): the updates queued meanwhile have no flusher left;
-                    # they fail too rather than wait for ever (they are not recorded: handled again).
-                    batch, self._marks = batch + self._marks, []
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
-                if not isinstance(exc, Exception):
-                    raise
+            except Exception as exc:
+                _settle(batch, exc)
                 continue
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            except BaseException as exc:
+                # Cancelled (the loop is closing): the updates queued meanwhile have no flusher left; they
+                # fail too rather than wait for ever (they are not recorded: handled again).
+                batch, self._marks = batch + self._marks, []
+                _settle(batch, RuntimeError(repr(exc)))
+                raise
+            _settle(batch, None)
 
     async def offset(self) -> int:
         """The next offset to ask getUpdates for (0 at first start)."""
@@ -144,3 +143,14 @@ class UpdateLog:
     async def release_lease(self, token: str) -> None:
         """Give the lease up (at a clean stop), so another process takes over at once."""
         await self._release(keys=[self._keys.poller_lease()], args=[token])
+
+
+def _settle(marks: list[_Mark], error: Exception | None) -> None:
+    """Wake the updates waiting for ``marks``: recorded (``error`` None), or not, with ``error``."""
+    for _, _, done in marks:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
